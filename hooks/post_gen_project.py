@@ -1,0 +1,54 @@
+"""Remove the files of the options that were not chosen, then print the next steps.
+
+The rendered tree holds the files of every option; the table below says which option owns which
+path, so adding an option means adding its paths here (see README, "Adding an option").
+"""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
+
+# (question, answer that keeps the paths) -> paths relative to the project root.
+OPTIONAL_PATHS = {
+    ("include_feature_store", "yes"): ["resources/feature-engineering.yml"],
+}
+
+
+def remove_unchosen(root):
+    for (question, keep_when), paths in OPTIONAL_PATHS.items():
+        for relative in paths:
+            path = root / relative
+            if not path.exists():
+                # A stale table would silently ship files of unchosen options; fail loudly instead.
+                sys.exit(f"ERROR: post-generation table names {relative}, which the template lacks")
+            if ANSWERS[question] == keep_when:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
+def print_next_steps():
+    package = ANSWERS["package_name"]
+    print(
+        f"""
+Created {ANSWERS["project_slug"]}/ ({ANSWERS["project_name"]}).
+
+Next steps:
+  cd {ANSWERS["project_slug"]}
+  python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'
+  python -m {package} local-run      # the whole lifecycle on your laptop, no workspace needed
+  pytest                             # the project's own tests
+  databricks bundle validate -t dev  # then: databricks bundle deploy -t dev
+
+README.md explains the one-time workspace and CI set-up."""
+    )
+
+
+if __name__ == "__main__":
+    remove_unchosen(Path.cwd())
+    print_next_steps()

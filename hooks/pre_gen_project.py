@@ -1,0 +1,242 @@
+"""Validate the answers before anything is rendered.
+
+Validation only: standard library, no network, deterministic, and it never changes an answer (cruft
+replays the stored answers on every update, so a hook that rewrote them would fight every upgrade).
+Choice questions need no check here: cookiecutter refuses a value outside the list itself.
+Each failure prints one line ``ERROR: <question>=<value> <rule> (expected ...)`` and exits 1;
+cookiecutter then removes the half-made output folder.
+"""
+
+import json
+import keyword
+import re
+import sys
+
+# Every answer arrives as JSON, never pasted into Python source: quotes, backslashes, newlines or
+# `$(...)` in an answer stay data.
+ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
+
+# Unity Catalog names that need no quoting anywhere (SQL, bundle, MLflow URIs).
+UC_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+UC_MAX_NAME = 255
+# Development mode prefixes bundle-managed names (schema, model) with `dev_<user short name>_`.
+DEV_PREFIX_HEADROOM = 40
+# The longest object the project derives from the model name: the monitor's metric table.
+LONGEST_DERIVED_SUFFIX = "_predictions_profile_metrics"
+RESERVED_CATALOG_PREFIXES = ("system", "sys", "databricks")
+RESERVED_CATALOGS = ("hive_metastore",)
+RESERVED_SCHEMAS = ("information_schema", "builtin", "session")
+
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
+HOST = re.compile(
+    r"https://(?P<host>[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)"
+    r"/?(\?o=[0-9]+)?"
+)
+CLOUD_HOST_SUFFIXES = {
+    "azure": (".azuredatabricks.net",),
+    "aws": (".cloud.databricks.com", ".cloud.databricks.us", ".cloud.databricks.mil"),
+    "gcp": (".gcp.databricks.com",),
+}
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidAnswer(Exception):
+    def __init__(self, question, rule, expected):
+        value = json.dumps(ANSWERS.get(question), ensure_ascii=True)
+        super().__init__(f"ERROR: {question}={value} {rule} (expected {expected})")
+
+
+def require(ok, question, rule, expected):
+    if not ok:
+        raise InvalidAnswer(question, rule, expected)
+
+
+def check_text(question, max_length):
+    value = ANSWERS[question]
+    require(value.strip() != "", question, "is empty", "some text")
+    require(
+        not CONTROL.search(value), question, "contains a newline or control character", "one line"
+    )
+    require(len(value) <= max_length, question, "is too long", f"at most {max_length} characters")
+
+
+def check_uc_identifier(question):
+    value = ANSWERS[question]
+    require(
+        UC_IDENTIFIER.fullmatch(value) is not None,
+        question,
+        "is not a Unity Catalog name that needs no quoting",
+        "lower-case ASCII letters, digits and underscores, starting with a letter",
+    )
+
+
+def check_catalog(question):
+    check_uc_identifier(question)
+    value = ANSWERS[question]
+    require(
+        not value.startswith(RESERVED_CATALOG_PREFIXES) and value not in RESERVED_CATALOGS,
+        question,
+        "is a reserved catalog name",
+        "a name not starting with system, sys or databricks, and not hive_metastore",
+    )
+
+
+def check_schema():
+    check_uc_identifier("uc_schema")
+    require(
+        ANSWERS["uc_schema"] not in RESERVED_SCHEMAS,
+        "uc_schema",
+        "is a reserved schema name",
+        "a name other than " + ", ".join(RESERVED_SCHEMAS),
+    )
+
+
+def check_name_lengths():
+    # Checked once all parts are known valid; the longest catalog decides.
+    prefix = "dev_" + "u" * (DEV_PREFIX_HEADROOM - 5) + "_"
+    catalog = max((ANSWERS[q] for q in ("dev_catalog", "staging_catalog", "prod_catalog")), key=len)
+    longest = (
+        f"{catalog}.{prefix}{ANSWERS['uc_schema']}.{prefix}{ANSWERS['model_name']}"
+        f"{LONGEST_DERIVED_SUFFIX}"
+    )
+    require(
+        len(longest) <= UC_MAX_NAME,
+        "model_name",
+        f"makes the longest derived name {len(longest)} characters long",
+        f"catalog.schema.model{LONGEST_DERIVED_SUFFIX} within {UC_MAX_NAME} characters including "
+        "development-mode prefixes; shorten the model, schema or catalog name",
+    )
+
+
+def check_distinct_catalogs():
+    seen = {}
+    for question in ("dev_catalog", "staging_catalog", "prod_catalog"):
+        other = seen.setdefault(ANSWERS[question], question)
+        require(
+            other == question,
+            question,
+            f"is the same catalog as {other}",
+            "one catalog per target",
+        )
+
+
+def check_host(question):
+    value = ANSWERS[question]
+    match = HOST.fullmatch(value)
+    require(
+        match is not None,
+        question,
+        "is not a Databricks workspace URL",
+        "https://<workspace host>, optionally ending in / or ?o=<workspace id>",
+    )
+    cloud = ANSWERS["cloud"]
+    if not match.group("host").endswith(CLOUD_HOST_SUFFIXES[cloud]):
+        print(
+            f"WARNING: {question}={json.dumps(value)} does not look like a {cloud} workspace host "
+            f"(usually ending in {' or '.join(CLOUD_HOST_SUFFIXES[cloud])})",
+            file=sys.stderr,
+        )
+
+
+def check_group(question):
+    value = ANSWERS[question]
+    check_text(question, 255)
+    require(
+        not any(character in value for character in "`'\""),
+        question,
+        "contains a quote or backtick",
+        "a group name without ` ' or \"",
+    )
+    require(value == value.strip(), question, "has leading or trailing spaces", "a trimmed name")
+
+
+def check_email():
+    require(
+        EMAIL.fullmatch(ANSWERS["alert_email"]) is not None,
+        "alert_email",
+        "is not a plausible e-mail address",
+        "name@domain.tld",
+    )
+
+
+def check_branch(question):
+    # The rules of `git check-ref-format --branch`, without calling git (hooks need no tools).
+    value = ANSWERS[question]
+    components = value.split("/")
+    valid = (
+        value != ""
+        and value != "@"
+        and not value.startswith("-")
+        and not value.endswith((".", "/", ".lock"))
+        and ".." not in value
+        and "@{" not in value
+        and not CONTROL.search(value)
+        and not any(character in value for character in " ~^:?*[\\")
+        and all(
+            part and not part.startswith(".") and not part.endswith(".lock") for part in components
+        )
+    )
+    require(
+        valid,
+        question,
+        "is not a valid git branch name",
+        "a name `git check-ref-format --branch` accepts",
+    )
+
+
+def check_slug_and_package():
+    require(
+        SLUG.fullmatch(ANSWERS["project_slug"]) is not None,
+        "project_slug",
+        "is not a valid repository folder name",
+        "lower-case letters and digits in words joined by single hyphens, starting with a letter",
+    )
+    package = ANSWERS["package_name"]
+    require(
+        PACKAGE.fullmatch(package) is not None,
+        "package_name",
+        "is not a valid Python package name",
+        "lower-case ASCII letters, digits and underscores, starting with a letter",
+    )
+    require(not keyword.iskeyword(package), "package_name", "is a Python keyword", "another name")
+    require(
+        package not in sys.stdlib_module_names and package not in ("test", "tests", "notebooks"),
+        "package_name",
+        "shadows a standard-library or project module",
+        "a name that is not already importable",
+    )
+
+
+def validate():
+    check_text("project_name", 100)
+    check_text("description", 300)
+    check_slug_and_package()
+    check_uc_identifier("model_name")
+    check_schema()
+    for question in ("dev_catalog", "staging_catalog", "prod_catalog"):
+        check_catalog(question)
+    check_distinct_catalogs()
+    check_name_lengths()
+    for question in ("dev_workspace_host", "staging_workspace_host", "prod_workspace_host"):
+        check_host(question)
+    for question in ("reader_group", "developer_group"):
+        check_group(question)
+    check_email()
+    for question in ("default_branch", "release_branch"):
+        check_branch(question)
+    require(
+        ANSWERS["release_branch"] != ANSWERS["default_branch"],
+        "release_branch",
+        "is the same as default_branch",
+        "a separate branch that moves only on release",
+    )
+
+
+if __name__ == "__main__":
+    try:
+        validate()
+    except InvalidAnswer as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,55 @@
+import os
+from pathlib import Path
+
+import pytest
+from variants import TEMPLATE, selected_variants
+
+VARIANTS = selected_variants()
+SCHEMA_ENV = "UC_MLOPS_BUNDLE_SCHEMA"
+DEFAULT_SCHEMA = TEMPLATE.parent / "shared" / "schemas" / "databricks-bundle.schema.json"
+
+
+def pytest_generate_tests(metafunc):
+    # Any test that asks for `variant` runs once per rendered variant, named by its id.
+    if "variant" in metafunc.fixturenames:
+        metafunc.parametrize("variant", list(VARIANTS), scope="session")
+
+
+@pytest.fixture(scope="session")
+def baked(cookies_session):
+    """Bake each variant once per session, on first use."""
+    cache = {}
+
+    def bake(variant):
+        if variant not in cache:
+            result = cookies_session.bake(extra_context=VARIANTS[variant])
+            assert result.exit_code == 0, f"{variant} failed to render: {result.exception!r}"
+            cache[variant] = result
+        return cache[variant]
+
+    return bake
+
+
+@pytest.fixture(scope="session")
+def project(baked, variant):
+    """The rendered project folder."""
+    return Path(baked(variant).project_path)
+
+
+@pytest.fixture(scope="session")
+def answers(baked, variant):
+    """The full context the variant rendered with: its answers plus the derived values."""
+    return dict(baked(variant).context)
+
+
+@pytest.fixture(scope="session")
+def bundle_schema():
+    """The Asset Bundle JSON schema: $UC_MLOPS_BUNDLE_SCHEMA, else ../shared/schemas. Never skipped."""
+    path = Path(os.environ.get(SCHEMA_ENV, DEFAULT_SCHEMA))
+    if not path.is_file():
+        pytest.fail(
+            f"Asset Bundle schema not found at {path}. Get one with "
+            f"`databricks bundle schema > databricks-bundle.schema.json` and point {SCHEMA_ENV} at it.",
+            pytrace=False,
+        )
+    return path

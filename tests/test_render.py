@@ -1,0 +1,109 @@
+"""Every variant renders to exactly the expected files, with no Jinja left, parseable config files,
+lint-clean Python and well-formed Databricks notebooks."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+RUFF = Path(sys.executable).with_name("ruff")
+LEFTOVER = re.compile(r"\{\{\s*cookiecutter|\{%|%\}|\{#|#\}")
+NOTEBOOK_HEADER = "# Databricks notebook source"
+CELL_SEPARATOR = "\n# COMMAND ----------\n"
+NOTEBOOKS = ("feature_engineering", "train", "validate", "promote", "batch_inference", "rollback")
+PACKAGE_MODULES = (
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "config.py",
+    "platform.py",
+    "sample.py",
+    "training.py",
+    "validation.py",
+    "registry.py",
+    "inference.py",
+    "features/__init__.py",
+    "features/user_features.py",
+    "features/item_features.py",
+    "features/quality.py",
+)
+PROJECT_TESTS = (
+    "conftest.py",
+    "test_features.py",
+    "test_lifecycle.py",
+    "test_local_run.py",
+)
+
+
+def expected_files(answers):
+    """The rendered tree, written from the answers independently of the template."""
+    package = answers["package_name"]
+    files = {
+        "README.md",
+        ".gitignore",
+        "pyproject.toml",
+        "databricks.yml",
+        "resources/model.yml",
+        "resources/training.yml",
+        "resources/batch-inference.yml",
+        "resources/rollback.yml",
+    }
+    files |= {f"notebooks/{name}.py" for name in NOTEBOOKS}
+    files |= {f"src/{package}/{module}" for module in PACKAGE_MODULES}
+    files |= {f"tests/{module}" for module in PROJECT_TESTS}
+    if answers["include_feature_store"] == "yes":
+        files.add("resources/feature-engineering.yml")
+    return files
+
+
+def rendered_files(project):
+    return {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+
+
+def test_exact_file_set(project, answers):
+    assert rendered_files(project) == expected_files(answers)
+
+
+def test_no_template_syntax_left(project):
+    for name in rendered_files(project):
+        assert not LEFTOVER.search(name), name
+        text = (project / name).read_text()
+        match = LEFTOVER.search(text)
+        assert not match, f"{name}: {text[max(0, match.start() - 40) : match.end() + 40]!r}"
+
+
+def test_config_files_parse(project):
+    for path in project.rglob("*"):
+        if path.suffix in (".yml", ".yaml"):
+            assert yaml.safe_load(path.read_text()) is not None, path
+        elif path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix == ".json":
+            json.loads(path.read_text())
+
+
+def test_python_is_lint_clean(project):
+    # The project's own ruff settings (pyproject.toml) decide, as in its pre-commit and CI.
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        result = subprocess.run([str(RUFF), *command], cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, f"ruff {command[0]}:\n{result.stdout}{result.stderr}"
+
+
+def test_notebooks_are_databricks_source(project, answers):
+    for name in NOTEBOOKS:
+        text = (project / "notebooks" / f"{name}.py").read_text()
+        assert text.startswith(NOTEBOOK_HEADER + "\n"), name
+        cells = text[len(NOTEBOOK_HEADER) :].split(CELL_SEPARATOR)
+        assert len(cells) >= 2, f"{name}: no cells"
+        for index, cell in enumerate(cells):
+            lines = [line for line in cell.strip("\n").splitlines() if line.strip()]
+            assert lines, f"{name}: empty cell {index}"
+            magic = [line.startswith("# MAGIC") for line in lines]
+            assert all(magic) or not any(magic), f"{name}: cell {index} mixes # MAGIC and code"
+        assert "# MAGIC %md" in cells[0], f"{name}: first cell should say what the notebook does"
+        package = answers["package_name"]
+        assert f"from {package} import" in text, f"{name} does not call the package"
