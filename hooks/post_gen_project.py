@@ -14,6 +14,9 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 # (question, answer that keeps the paths) -> paths relative to the project root.
 OPTIONAL_PATHS = {
     ("include_feature_store", "yes"): ["resources/feature-engineering.yml"],
+    ("cicd_platform", "github_actions"): [".github"],
+    ("cicd_platform", "gitlab"): [".gitlab-ci.yml"],
+    ("cicd_platform", "azure_devops"): ["azure-pipelines.yml"],
 }
 
 

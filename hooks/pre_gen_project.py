@@ -209,8 +209,18 @@ def check_slug_and_package():
     )
 
 
+def check_project_name():
+    check_text("project_name", 80)
+    require(
+        not any(character in ANSWERS["project_name"] for character in "\"'`\\{}"),
+        "project_name",
+        "contains a quote, backslash or brace",
+        "a plain name such as Churn Model",
+    )
+
+
 def validate():
-    check_text("project_name", 100)
+    check_project_name()
     check_text("description", 300)
     check_slug_and_package()
     check_uc_identifier("model_name")

@@ -39,9 +39,6 @@ OTHER_ANSWER = {
 NOT_YET_USED = {
     "include_serving": "issue 5 (serving)",
     "include_monitoring": "issue 5 (monitoring)",
-    "cicd_platform": "issue 4 (CI/CD)",
-    "default_branch": "issue 4 (CI/CD triggers)",
-    "release_branch": "issue 4 (CI/CD triggers)",
 }
 
 

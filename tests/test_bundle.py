@@ -11,6 +11,7 @@ import pytest
 import yaml
 from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job
+from databricks.bundles.quality_monitors import QualityMonitor
 from databricks.bundles.registered_models import RegisteredModel
 from databricks.bundles.schemas import Schema
 
@@ -19,6 +20,7 @@ MODELS = {
     "schemas": Schema,
     "registered_models": RegisteredModel,
     "experiments": MlflowExperiment,
+    "quality_monitors": QualityMonitor,
 }
 TOP_LEVEL_KEYS = {
     "bundle",

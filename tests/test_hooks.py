@@ -17,6 +17,7 @@ COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 INVALID = [
     ("project_name", "   ", "empty"),
     ("project_name", "Churn\nModel", "newline"),
+    ("project_name", 'Churn "Model"', "quote"),
     ("project_slug", "Churn_Model", "repository folder"),
     ("project_slug", "churn--model", "repository folder"),
     ("project_slug", "9lives", "repository folder"),

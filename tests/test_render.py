@@ -11,10 +11,18 @@ from pathlib import Path
 import yaml
 
 RUFF = Path(sys.executable).with_name("ruff")
-LEFTOVER = re.compile(r"\{\{\s*cookiecutter|\{%|%\}|\{#|#\}")
+LEFTOVER = re.compile(r"\{\{\s*cookiecutter|\{%|\{#")  # an opening marker means unrendered Jinja
 NOTEBOOK_HEADER = "# Databricks notebook source"
 CELL_SEPARATOR = "\n# COMMAND ----------\n"
-NOTEBOOKS = ("feature_engineering", "train", "validate", "promote", "batch_inference", "rollback")
+NOTEBOOKS = (
+    "sample",
+    "feature_engineering",
+    "train",
+    "validate",
+    "promote",
+    "batch_inference",
+    "rollback",
+)
 PACKAGE_MODULES = (
     "__init__.py",
     "__main__.py",
@@ -33,9 +41,13 @@ PACKAGE_MODULES = (
 )
 PROJECT_TESTS = (
     "conftest.py",
+    "test_cli.py",
+    "test_config.py",
     "test_features.py",
     "test_lifecycle.py",
     "test_local_run.py",
+    "test_notebooks.py",
+    "test_quality.py",
 )
 
 
@@ -57,6 +69,15 @@ def expected_files(answers):
     files |= {f"tests/{module}" for module in PROJECT_TESTS}
     if answers["include_feature_store"] == "yes":
         files.add("resources/feature-engineering.yml")
+    files |= {".pre-commit-config.yaml", ".yamllint.yml"}
+    files |= {
+        "github_actions": {
+            f".github/workflows/{name}.yml"
+            for name in ("validate", "deploy-staging", "deploy-prod", "rollback", "template-drift")
+        },
+        "gitlab": {".gitlab-ci.yml"},
+        "azure_devops": {"azure-pipelines.yml"},
+    }[answers["cicd_platform"]]
     return files
 
 
@@ -106,4 +127,6 @@ def test_notebooks_are_databricks_source(project, answers):
             assert all(magic) or not any(magic), f"{name}: cell {index} mixes # MAGIC and code"
         assert "# MAGIC %md" in cells[0], f"{name}: first cell should say what the notebook does"
         package = answers["package_name"]
-        assert f"from {package} import" in text, f"{name} does not call the package"
+        assert re.search(rf"^from {package}(\.\w+)* import ", text, re.M), (
+            f"{name}: no package call"
+        )

@@ -2,10 +2,9 @@
 # MAGIC %md
 # MAGIC # Batch inference
 # MAGIC
-# MAGIC Scores the latest rows with the `champion` version and appends them to the inference table.
-# MAGIC
-# MAGIC A thin entry point: the job passes its parameters as widgets and the package does the work,
-# MAGIC exactly as `python -m {{ cookiecutter.package_name }}` does on a laptop.
+# MAGIC Scores a table with the `@champion` version and appends the results (keys, features,
+# MAGIC prediction, label when known, model version, timestamp) to the inference table that
+# MAGIC Lakehouse Monitoring watches.
 
 # COMMAND ----------
 
@@ -13,14 +12,32 @@
 
 # COMMAND ----------
 
+# A workspace notebook runs in its own folder, so `..` above is this project: the package is
+# installed with its pinned dependencies, then Python restarts to load them.
 dbutils.library.restartPython()
 
 # COMMAND ----------
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import run
 
-names = ['catalog', 'schema', 'model_name']
-params = {name: dbutils.widgets.get(name) for name in names}
-project_args = ["--platform", "databricks", "--catalog", params["catalog"], "--schema", params["schema"]]
-project_args += ["--model-name", params["model_name"]]
-cli.main(["batch-inference", *project_args])
+# COMMAND ----------
+
+dbutils.widgets.text("target", "dev")
+dbutils.widgets.text("model_name", "")
+dbutils.widgets.text("input_table", "")
+
+# COMMAND ----------
+
+run(
+    [
+        "batch-inference",
+        "--platform",
+        "databricks",
+        "--target",
+        dbutils.widgets.get("target"),
+        "--model-name",
+        dbutils.widgets.get("model_name"),
+        "--input-table",
+        dbutils.widgets.get("input_table"),
+    ]
+)

@@ -2,10 +2,9 @@
 # MAGIC %md
 # MAGIC # Feature engineering
 # MAGIC
-# MAGIC Computes the user and item feature tables from the source tables, checks their quality (null rates, schema) and merges them into{% if cookiecutter.include_feature_store == "yes" %} Unity Catalog feature tables{% else %} Delta tables{% endif %}.
-# MAGIC
-# MAGIC A thin entry point: the job passes its parameters as widgets and the package does the work,
-# MAGIC exactly as `python -m {{ cookiecutter.package_name }}` does on a laptop.
+# MAGIC Builds the user and item feature tables from the source tables.
+# MAGIC Both tables pass the data-quality gate (null rates, schema drift) before anything is
+# MAGIC written; with the feature store they are Unity Catalog feature tables, upserted by key.
 
 # COMMAND ----------
 
@@ -13,14 +12,29 @@
 
 # COMMAND ----------
 
+# A workspace notebook runs in its own folder, so `..` above is this project: the package is
+# installed with its pinned dependencies, then Python restarts to load them.
 dbutils.library.restartPython()
 
 # COMMAND ----------
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import run
 
-names = ['catalog', 'schema', 'model_name', 'sample_data']
-params = {name: dbutils.widgets.get(name) for name in names}
-project_args = ["--platform", "databricks", "--catalog", params["catalog"], "--schema", params["schema"]]
-project_args += ["--model-name", params["model_name"]]
-cli.main(["features", *project_args, "--sample-data", params["sample_data"]])
+# COMMAND ----------
+
+dbutils.widgets.text("target", "dev")
+dbutils.widgets.text("model_name", "")
+
+# COMMAND ----------
+
+run(
+    [
+        "features",
+        "--platform",
+        "databricks",
+        "--target",
+        dbutils.widgets.get("target"),
+        "--model-name",
+        dbutils.widgets.get("model_name"),
+    ]
+)

@@ -2,10 +2,8 @@
 # MAGIC %md
 # MAGIC # Promote
 # MAGIC
-# MAGIC Moves the `champion` alias to the validated version and remembers the previous champion for rollback.
-# MAGIC
-# MAGIC A thin entry point: the job passes its parameters as widgets and the package does the work,
-# MAGIC exactly as `python -m {{ cookiecutter.package_name }}` does on a laptop.
+# MAGIC Moves `@champion` to the given version and remembers the previous champion,
+# MAGIC so a rollback is one call. Promoting the current champion again changes nothing.
 
 # COMMAND ----------
 
@@ -13,14 +11,32 @@
 
 # COMMAND ----------
 
+# A workspace notebook runs in its own folder, so `..` above is this project: the package is
+# installed with its pinned dependencies, then Python restarts to load them.
 dbutils.library.restartPython()
 
 # COMMAND ----------
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import run
 
-names = ['catalog', 'schema', 'model_name', 'version']
-params = {name: dbutils.widgets.get(name) for name in names}
-project_args = ["--platform", "databricks", "--catalog", params["catalog"], "--schema", params["schema"]]
-project_args += ["--model-name", params["model_name"]]
-cli.main(["promote", *project_args, "--version", params["version"]])
+# COMMAND ----------
+
+dbutils.widgets.text("target", "dev")
+dbutils.widgets.text("model_name", "")
+dbutils.widgets.text("version", "")
+
+# COMMAND ----------
+
+run(
+    [
+        "promote",
+        "--platform",
+        "databricks",
+        "--target",
+        dbutils.widgets.get("target"),
+        "--model-name",
+        dbutils.widgets.get("model_name"),
+        "--version",
+        dbutils.widgets.get("version"),
+    ]
+)

@@ -2,10 +2,8 @@
 # MAGIC %md
 # MAGIC # Rollback
 # MAGIC
-# MAGIC Points the `champion` alias back to the previous champion, or to the version given.
-# MAGIC
-# MAGIC A thin entry point: the job passes its parameters as widgets and the package does the work,
-# MAGIC exactly as `python -m {{ cookiecutter.package_name }}` does on a laptop.
+# MAGIC Points `@champion` back at the version that was champion before the last promotion.
+# MAGIC Fails, changing nothing, when there is nothing to roll back to.
 
 # COMMAND ----------
 
@@ -13,14 +11,32 @@
 
 # COMMAND ----------
 
+# A workspace notebook runs in its own folder, so `..` above is this project: the package is
+# installed with its pinned dependencies, then Python restarts to load them.
 dbutils.library.restartPython()
 
 # COMMAND ----------
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import run
 
-names = ['catalog', 'schema', 'model_name', 'version']
-params = {name: dbutils.widgets.get(name) for name in names}
-project_args = ["--platform", "databricks", "--catalog", params["catalog"], "--schema", params["schema"]]
-project_args += ["--model-name", params["model_name"]]
-cli.main(["rollback", *project_args, *(["--version", params["version"]] if params["version"] else [])])
+# COMMAND ----------
+
+dbutils.widgets.text("target", "dev")
+dbutils.widgets.text("model_name", "")
+dbutils.widgets.text("version", "")  # empty: the champion before the last promotion
+version = dbutils.widgets.get("version")
+
+# COMMAND ----------
+
+run(
+    [
+        "rollback",
+        "--platform",
+        "databricks",
+        "--target",
+        dbutils.widgets.get("target"),
+        "--model-name",
+        dbutils.widgets.get("model_name"),
+        *(["--version", version] if version else []),
+    ]
+)

@@ -2,10 +2,9 @@
 # MAGIC %md
 # MAGIC # Train
 # MAGIC
-# MAGIC Builds the training set by feature lookup, trains the model, logs it to MLflow and registers it as the `challenger` version of the Unity Catalog model.
-# MAGIC
-# MAGIC A thin entry point: the job passes its parameters as widgets and the package does the work,
-# MAGIC exactly as `python -m {{ cookiecutter.package_name }}` does on a laptop.
+# MAGIC Trains on the label table joined with the feature tables by feature lookup,
+# MAGIC logs the run to MLflow and registers a new version of the model, aliased `@challenger`.
+# MAGIC The version number is handed to later tasks as the task value `version`.
 
 # COMMAND ----------
 
@@ -13,14 +12,32 @@
 
 # COMMAND ----------
 
+# A workspace notebook runs in its own folder, so `..` above is this project: the package is
+# installed with its pinned dependencies, then Python restarts to load them.
 dbutils.library.restartPython()
 
 # COMMAND ----------
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import run
 
-names = ['catalog', 'schema', 'model_name', 'experiment_name']
-params = {name: dbutils.widgets.get(name) for name in names}
-project_args = ["--platform", "databricks", "--catalog", params["catalog"], "--schema", params["schema"]]
-project_args += ["--model-name", params["model_name"]]
-cli.main(["train", *project_args, "--experiment-name", params["experiment_name"]])
+# COMMAND ----------
+
+dbutils.widgets.text("target", "dev")
+dbutils.widgets.text("model_name", "")
+dbutils.widgets.text("experiment", "")
+
+# COMMAND ----------
+
+run(
+    [
+        "train",
+        "--platform",
+        "databricks",
+        "--target",
+        dbutils.widgets.get("target"),
+        "--model-name",
+        dbutils.widgets.get("model_name"),
+        "--experiment",
+        dbutils.widgets.get("experiment"),
+    ]
+)

@@ -2,10 +2,9 @@
 # MAGIC %md
 # MAGIC # Validate
 # MAGIC
-# MAGIC Compares the challenger with the `champion` on the same holdout and against the thresholds; sets the task value `passed`.
-# MAGIC
-# MAGIC A thin entry point: the job passes its parameters as widgets and the package does the work,
-# MAGIC exactly as `python -m {{ cookiecutter.package_name }}` does on a laptop.
+# MAGIC Scores the candidate version and the current `@champion` on the same holdout
+# MAGIC and checks the thresholds in `config.py`. Sets the task value `passed` (true/false);
+# MAGIC the task itself succeeds either way, so the job can branch on it.
 
 # COMMAND ----------
 
@@ -13,14 +12,32 @@
 
 # COMMAND ----------
 
+# A workspace notebook runs in its own folder, so `..` above is this project: the package is
+# installed with its pinned dependencies, then Python restarts to load them.
 dbutils.library.restartPython()
 
 # COMMAND ----------
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import run
 
-names = ['catalog', 'schema', 'model_name', 'version']
-params = {name: dbutils.widgets.get(name) for name in names}
-project_args = ["--platform", "databricks", "--catalog", params["catalog"], "--schema", params["schema"]]
-project_args += ["--model-name", params["model_name"]]
-cli.main(["validate", *project_args, "--version", params["version"]])
+# COMMAND ----------
+
+dbutils.widgets.text("target", "dev")
+dbutils.widgets.text("model_name", "")
+dbutils.widgets.text("version", "")
+
+# COMMAND ----------
+
+run(
+    [
+        "validate",
+        "--platform",
+        "databricks",
+        "--target",
+        dbutils.widgets.get("target"),
+        "--model-name",
+        dbutils.widgets.get("model_name"),
+        "--version",
+        dbutils.widgets.get("version"),
+    ]
+)

@@ -1,0 +1,4 @@
+"""{{ cookiecutter.project_name }}.
+
+The ML lifecycle: features, training, validation, promotion and batch inference.
+"""

@@ -1,0 +1,219 @@
+"""Command line: one subcommand per lifecycle stage, shared by job tasks and developers."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from mlflow import MlflowClient
+
+from . import config, registry
+from .config import Names
+from .features import write_feature_tables
+from .features.quality import DataQualityError
+from .inference import NoChampionError, batch_inference
+from .platform import LocalPlatform, Platform, get_platform
+from .sample import DEFAULT_ROWS, DEFAULT_SEED, write_sample
+from .training import train
+from .validation import validate
+
+
+class Stage:
+    """What a command needs: names, a platform, and somewhere to report progress."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.names = Names.resolve(args.target, args.catalog, args.schema, args.model_name)
+        self._platform: Platform | None = None
+
+    @property
+    def platform(self) -> Platform:
+        if self._platform is None:
+            self._platform = self._connect()
+        return self._platform
+
+    def client(self) -> MlflowClient:
+        """A client for the platform's model registry; needs no Spark session."""
+        if self._platform is None:
+            self._platform = self._connect()
+        return MlflowClient()
+
+    def _connect(self) -> Platform:
+        """Pick the platform and point MLflow at its tracking server and registry."""
+        # local-run is local by definition: everything it writes lives under .local/.
+        if self.args.command == "local-run":
+            platform: Platform = LocalPlatform()
+        else:
+            platform = get_platform(self.args.platform)
+        workspace_experiment = f"/Shared/{self.names.model}"
+        default = self.names.model_name if platform.name == "local" else workspace_experiment
+        platform.configure_mlflow(self.args.experiment or default)
+        return platform
+
+    def say(self, message: str) -> None:
+        print(message, file=self.out, flush=True)
+
+
+def cmd_sample(stage: Stage) -> dict[str, Any]:
+    counts = write_sample(stage.platform, stage.names, stage.args.seed, stage.args.rows)
+    for table, rows in counts.items():
+        stage.say(f"sample: wrote {rows} rows to {table}")
+    return {"tables": counts}
+
+
+def cmd_features(stage: Stage) -> dict[str, Any]:
+    tables = write_feature_tables(stage.platform, stage.names)
+    stage.say(f"features: quality gate passed, upserted {', '.join(tables)}")
+    return {"feature_tables": tables}
+
+
+def cmd_train(stage: Stage) -> dict[str, Any]:
+    result = train(stage.platform, stage.names)
+    registry.set_challenger(stage.client(), result.model_name, result.version)
+    stage.platform.set_task_value("version", result.version)
+    stage.say(
+        f"train: registered {result.model_name} version {result.version} as @challenger "
+        f"({_format(result.metrics)})"
+    )
+    return asdict(result)
+
+
+def cmd_validate(stage: Stage) -> dict[str, Any]:
+    result = validate(stage.platform, stage.names, stage.args.version)
+    stage.platform.set_task_value("passed", result.passed)
+    stage.say(
+        f"validate: version {result.candidate_version} {'PASSED' if result.passed else 'FAILED'}"
+    )
+    for reason in result.reasons:
+        stage.say(f"  - {reason}")
+    return asdict(result)
+
+
+def cmd_promote(stage: Stage) -> dict[str, Any]:
+    result = registry.promote(stage.client(), stage.names.model, stage.args.version)
+    if result.changed:
+        stage.say(f"promote: @champion -> version {result.champion} (was {result.previous})")
+    else:
+        stage.say(f"promote: version {result.champion} is already @champion; nothing changed")
+    return asdict(result)
+
+
+def cmd_rollback(stage: Stage) -> dict[str, Any]:
+    result = registry.rollback(stage.client(), stage.names.model, stage.args.version)
+    stage.say(f"rollback: @champion -> version {result.champion} (was {result.rolled_back_from})")
+    return asdict(result)
+
+
+def cmd_batch_inference(stage: Stage) -> dict[str, Any]:
+    result = batch_inference(stage.platform, stage.names, stage.args.input_table)
+    stage.say(
+        f"batch-inference: scored {result.rows} rows with version {result.model_version} "
+        f"into {result.table}"
+    )
+    return asdict(result)
+
+
+def cmd_local_run(stage: Stage) -> dict[str, Any]:
+    """The whole lifecycle on the synthetic sample, locally."""
+    started = time.monotonic()
+    cmd_sample(stage)
+    cmd_features(stage)
+    trained = cmd_train(stage)
+    stage.args.version = trained["version"]
+    validated = cmd_validate(stage)
+    if validated["passed"]:
+        cmd_promote(stage)
+    else:
+        stage.say("promote: refused, the champion stays (see reasons above)")
+    scored = cmd_batch_inference(stage)
+    return {
+        "model_name": stage.names.model,
+        "version": trained["version"],
+        "promoted": validated["passed"],
+        "validated_against": validated["champion_version"],
+        "champion_version": scored["model_version"],
+        "metrics": trained["metrics"],
+        "champion_metrics": validated["champion_metrics"],
+        "reasons": validated["reasons"],
+        "inference_table": scored["table"],
+        "rows_scored": scored["rows"],
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _format(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+
+
+COMMANDS: dict[str, tuple[Callable[[Stage], dict[str, Any]], str]] = {
+    "sample": (cmd_sample, "write the synthetic source tables"),
+    "features": (cmd_features, "build, check and upsert the feature tables"),
+    "train": (cmd_train, "train, log and register a version; alias it @challenger"),
+    "validate": (cmd_validate, "validate a version against thresholds and @champion"),
+    "promote": (cmd_promote, "move @champion to a version"),
+    "batch-inference": (cmd_batch_inference, "score with @champion into the inference table"),
+    "rollback": (cmd_rollback, "move @champion back to the previous champion"),
+    "local-run": (cmd_local_run, "run the whole lifecycle locally under .local/"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--platform", choices=["auto", "local", "databricks"], default="auto")
+    common.add_argument("--target", choices=sorted(config.CATALOGS), default="dev")
+    common.add_argument("--catalog", help="override the target's catalog")
+    common.add_argument("--schema", help=f"override the schema (default {config.SCHEMA})")
+    common.add_argument(
+        "--model-name", help="model name, or the full catalog.schema.model a bundle resolved"
+    )
+    common.add_argument("--experiment", help="MLflow experiment name or workspace path")
+    common.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    common.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="label rows to sample")
+    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    common.set_defaults(version=None, input_table=None)
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}", description="The ML lifecycle, one command per stage."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, parents=[common], help=help_text)
+        if name in ("validate", "promote"):
+            sub.add_argument("--version", type=int, required=True)
+        if name == "rollback":
+            sub.add_argument("--version", type=int, help="roll back to this version instead")
+        if name == "batch-inference":
+            sub.add_argument("--input-table", help="table to score (default: the label table)")
+    return parser
+
+
+def run(argv: Sequence[str]) -> None:
+    """For notebooks: like ``main``, but a refusal raises so the job task fails."""
+    code = main(argv)
+    if code != 0:
+        raise RuntimeError(f"{argv[0]} failed with exit code {code}; see the message above")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    command, _ = COMMANDS[args.command]
+    # In --json mode stdout carries only the result; progress and library chatter go to stderr.
+    out = sys.stderr if args.json else sys.stdout
+    try:
+        with contextlib.redirect_stdout(out):
+            result = command(Stage(args, out))
+    except (registry.NothingToRollBackError, NoChampionError, DataQualityError) as error:
+        print(f"{args.command} refused: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, default=str))
+    return 0

@@ -1,0 +1,150 @@
+"""Train, validate, promote, roll back and score against a real local registry."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }} import cli, config, registry
+from {{ cookiecutter.package_name }}.config import LABEL, Names
+from {{ cookiecutter.package_name }}.inference import batch_inference
+from {{ cookiecutter.package_name }}.platform import LocalPlatform
+from {{ cookiecutter.package_name }}.training import train
+from {{ cookiecutter.package_name }}.validation import validate
+
+
+def shuffle_labels(platform: LocalPlatform, names: Names) -> pd.DataFrame:
+    """Replace the labels with a permutation (destroying the signal); return the originals."""
+    original = platform.read_table(names.labels).toPandas()
+    shuffled = original.copy()
+    shuffled[LABEL] = np.random.default_rng(0).permutation(shuffled[LABEL].to_numpy())
+    platform.write_table(names.labels, platform.spark.createDataFrame(shuffled))
+    return original
+
+
+def restore_labels(platform: LocalPlatform, names: Names, original: pd.DataFrame) -> None:
+    platform.write_table(names.labels, platform.spark.createDataFrame(original))
+
+
+def train_degraded(platform: LocalPlatform, names: Names) -> int:
+    original = shuffle_labels(platform, names)
+    version = train(platform, names).version
+    restore_labels(platform, names, original)
+    return version
+
+
+def test_train_registers_version_and_challenger(world: LocalPlatform, names: Names) -> None:
+    result = train(world, names)
+    registry.set_challenger(MlflowClient(), names.model, result.version)
+
+    assert result.version == 1
+    assert registry.aliases(MlflowClient(), names.model) == {registry.CHALLENGER: "1"}
+    expected = {"accuracy", "f1"} if config.PROBLEM_TYPE == "classification" else {"rmse", "r2"}
+    assert expected <= result.metrics.keys()
+    run = mlflow.get_run(result.run_id)
+    assert run.data.params["problem_type"] == config.PROBLEM_TYPE
+    assert set(run.data.metrics) == {f"holdout_{k}" for k in result.metrics}
+
+    info = mlflow.models.get_model_info(f"models:/{names.model}@challenger")
+    inputs = info.signature.inputs.input_names()
+    assert {"user_events", "price"} <= set(inputs)
+    assert not {"user_id", "item_id", LABEL} & set(inputs)
+    assert info.signature.outputs is not None
+
+
+def test_validation_rescores_the_training_holdout(world: LocalPlatform, names: Names) -> None:
+    trained = train(world, names)
+    validated = validate(world, names, trained.version)
+    # Same holdout, same model: the registered model reproduces the training metrics.
+    assert validated.candidate_metrics == pytest.approx(trained.metrics)
+    assert validated.passed
+    assert "no champion yet: thresholds alone decide" in validated.reasons
+
+
+def test_degraded_challenger_is_refused(world: LocalPlatform, names: Names) -> None:
+    client = MlflowClient()
+    champion = train(world, names).version
+    registry.promote(client, names.model, champion)
+    degraded = train_degraded(world, names)
+
+    result = validate(world, names, degraded)
+
+    assert not result.passed
+    assert result.champion_version == champion
+    assert any(reason.startswith("does not beat champion") for reason in result.reasons)
+    assert any("too" in reason for reason in result.reasons)  # absolute thresholds fail too
+    assert registry.champion_version(client, names.model) == champion
+
+
+def test_better_challenger_is_promoted_and_can_be_rolled_back(
+    world: LocalPlatform, names: Names
+) -> None:
+    client = MlflowClient()
+    weak = train_degraded(world, names)
+    registry.promote(client, names.model, weak)  # bootstrap: a poor first champion
+    strong = train(world, names).version
+
+    result = validate(world, names, strong)
+    assert result.passed, result.reasons
+    assert any(reason.startswith("beats champion") for reason in result.reasons)
+
+    promoted = registry.promote(client, names.model, strong)
+    assert (promoted.champion, promoted.previous, promoted.changed) == (strong, weak, True)
+    again = registry.promote(client, names.model, strong)
+    assert not again.changed
+    assert registry.aliases(client, names.model) == {
+        registry.CHAMPION: str(strong),
+        registry.PREVIOUS_CHAMPION: str(weak),
+    }
+
+    rolled = registry.rollback(client, names.model)
+    assert (rolled.champion, rolled.rolled_back_from) == (weak, strong)
+    assert registry.aliases(client, names.model) == {registry.CHAMPION: str(weak)}
+
+    with pytest.raises(registry.NothingToRollBackError):
+        registry.rollback(client, names.model)
+    assert registry.champion_version(client, names.model) == weak
+
+    # An explicit version (the rollback job's `version` parameter) may be any existing version.
+    forward = registry.rollback(client, names.model, to_version=strong)
+    assert (forward.champion, forward.rolled_back_from) == (strong, weak)
+    with pytest.raises(registry.NothingToRollBackError):
+        registry.rollback(client, names.model, to_version=strong)
+    assert registry.champion_version(client, names.model) == strong
+
+
+def test_rollback_command_refuses_without_history(
+    world: LocalPlatform, names: Names, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = MlflowClient()
+    registry.promote(client, names.model, train(world, names).version)
+    before = registry.aliases(client, names.model)
+    capsys.readouterr()  # drop the registration chatter
+
+    assert cli.main(["rollback", "--platform", "local"]) == 1
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("rollback refused:")
+    assert registry.aliases(client, names.model) == before
+
+
+def test_batch_inference_writes_monitoring_shape(world: LocalPlatform, names: Names) -> None:
+    client = MlflowClient()
+    version = train(world, names).version
+    registry.promote(client, names.model, version)
+
+    result = batch_inference(world, names)
+
+    table = world.read_table(names.predictions)
+    columns = set(table.columns)
+    assert {"user_id", "item_id", "prediction", LABEL, "model_version", "scored_at"} <= columns
+    assert {"user_events", "item_avg_rating"} <= columns
+    labels = world.read_table(names.labels)
+    summary = table.groupBy("model_version").count().collect()
+    assert [(row["model_version"], row["count"]) for row in summary] == [(version, labels.count())]
+    assert (result.model_version, result.rows) == (version, labels.count())
+    assert table.filter(table.prediction.isNull() | table.scored_at.isNull()).count() == 0
