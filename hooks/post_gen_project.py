@@ -11,9 +11,19 @@ from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-# (question, answer that keeps the paths) -> paths relative to the project root.
+# (question, answer that keeps the paths) -> paths relative to the project root; "{package}"
+# stands for the package name.
 OPTIONAL_PATHS = {
     ("include_feature_store", "yes"): ["resources/feature-engineering.yml"],
+    ("include_monitoring", "yes"): [
+        "conf",
+        "sql",
+        "resources/monitoring.yml",
+        "notebooks/monitor.py",
+        "notebooks/alert.py",
+        "src/{package}/monitoring.py",
+        "tests/test_monitoring.py",
+    ],
     ("cicd_platform", "github_actions"): [".github"],
     ("cicd_platform", "gitlab"): [".gitlab-ci.yml"],
     ("cicd_platform", "azure_devops"): ["azure-pipelines.yml"],
@@ -23,6 +33,7 @@ OPTIONAL_PATHS = {
 def remove_unchosen(root):
     for (question, keep_when), paths in OPTIONAL_PATHS.items():
         for relative in paths:
+            relative = relative.format(package=ANSWERS["package_name"])
             path = root / relative
             if not path.exists():
                 # A stale table would silently ship files of unchosen options; fail loudly instead.

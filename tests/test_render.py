@@ -23,6 +23,8 @@ NOTEBOOKS = (
     "batch_inference",
     "rollback",
 )
+# Rendered only with include_monitoring=yes.
+MONITORING_NOTEBOOKS = ("monitor", "alert")
 PACKAGE_MODULES = (
     "__init__.py",
     "__main__.py",
@@ -69,6 +71,15 @@ def expected_files(answers):
     files |= {f"tests/{module}" for module in PROJECT_TESTS}
     if answers["include_feature_store"] == "yes":
         files.add("resources/feature-engineering.yml")
+    if answers["include_monitoring"] == "yes":
+        files |= {
+            "conf/monitoring.yml",
+            "sql/access_audit.sql",
+            "resources/monitoring.yml",
+            f"src/{package}/monitoring.py",
+            "tests/test_monitoring.py",
+        }
+        files |= {f"notebooks/{name}.py" for name in MONITORING_NOTEBOOKS}
     files |= {".pre-commit-config.yaml", ".yamllint.yml"}
     files |= {
         "github_actions": {
@@ -115,7 +126,8 @@ def test_python_is_lint_clean(project):
 
 
 def test_notebooks_are_databricks_source(project, answers):
-    for name in NOTEBOOKS:
+    monitoring = MONITORING_NOTEBOOKS if answers["include_monitoring"] == "yes" else ()
+    for name in NOTEBOOKS + monitoring:
         text = (project / "notebooks" / f"{name}.py").read_text()
         assert text.startswith(NOTEBOOK_HEADER + "\n"), name
         cells = text[len(NOTEBOOK_HEADER) :].split(CELL_SEPARATOR)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.cli import COMMANDS
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.py"))
@@ -22,7 +23,7 @@ def test_all_stages_have_a_notebook() -> None:
         "promote",
         "batch_inference",
         "rollback",
-    }
+    } | ({"monitor", "alert"} if config.MONITORING else set())
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

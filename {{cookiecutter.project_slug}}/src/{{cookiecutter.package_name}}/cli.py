@@ -25,6 +25,10 @@ from .training import train
 from .validation import validate
 
 
+class MonitoringAlertError(RuntimeError):
+    """The monitoring job's alert task: fails the run so its failure e-mail goes out."""
+
+
 class Stage:
     """What a command needs: names, a platform, and somewhere to report progress."""
 
@@ -121,6 +125,35 @@ def cmd_batch_inference(stage: Stage) -> dict[str, Any]:
     return asdict(result)
 
 
+def cmd_monitor(stage: Stage) -> dict[str, Any]:
+    """Run the monitoring checks the way the monitoring job's task does; set `retrain`."""
+    # Imported here: the module (and conf/monitoring.yml) exist only with monitoring.
+    from .monitoring import load_config, run_monitoring
+
+    assets_dir = stage.args.assets_dir
+    if assets_dir is None and isinstance(stage.platform, LocalPlatform):
+        assets_dir = str(stage.platform.root / "monitoring")
+    cfg = load_config(stage.args.monitoring_config)
+    verdict = run_monitoring(stage.platform, stage.names, cfg, assets_dir=assets_dir)
+    violations = "; ".join(f"{v.check}: {v.detail}" for v in verdict.violations)
+    stage.platform.set_task_value("retrain", verdict.retrain)
+    stage.platform.set_task_value("alert", verdict.alert)
+    stage.platform.set_task_value("violations", violations)
+    for result in verdict.results:
+        status = "ok" if result.ok else f"VIOLATION -> {result.action}"
+        stage.say(f"  {result.check}: {result.detail} (limit {result.limit:g}) {status}")
+    if not verdict.results:
+        stage.say("  nothing to check yet: no champion or no inference table")
+    decision = "retrain" if verdict.retrain else "alert" if verdict.alert else "all checks passed"
+    stage.say(f"monitor: {len(verdict.results)} checks, {decision}")
+    return verdict.as_dict()
+
+
+def cmd_alert(stage: Stage) -> dict[str, Any]:
+    """Fail with the violations the monitor task found (the job e-mails its failures)."""
+    raise MonitoringAlertError(stage.args.violations or "the monitor task reported violations")
+
+
 def cmd_local_run(stage: Stage) -> dict[str, Any]:
     """The whole lifecycle on the synthetic sample, locally."""
     started = time.monotonic()
@@ -134,6 +167,7 @@ def cmd_local_run(stage: Stage) -> dict[str, Any]:
     else:
         stage.say("promote: refused, the champion stays (see reasons above)")
     scored = cmd_batch_inference(stage)
+    monitoring = cmd_monitor(stage) if config.MONITORING else None
     return {
         "model_name": stage.names.model,
         "version": trained["version"],
@@ -145,6 +179,7 @@ def cmd_local_run(stage: Stage) -> dict[str, Any]:
         "reasons": validated["reasons"],
         "inference_table": scored["table"],
         "rows_scored": scored["rows"],
+        **({"monitoring": monitoring} if config.MONITORING else {}),
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -163,6 +198,9 @@ COMMANDS: dict[str, tuple[Callable[[Stage], dict[str, Any]], str]] = {
     "rollback": (cmd_rollback, "move @champion back to the previous champion"),
     "local-run": (cmd_local_run, "run the whole lifecycle locally under .local/"),
 }
+if config.MONITORING:
+    COMMANDS["monitor"] = (cmd_monitor, "run the monitoring checks; set the task value retrain")
+    COMMANDS["alert"] = (cmd_alert, "fail with the monitor's violations (job alert task)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="label rows to sample")
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     common.set_defaults(version=None, input_table=None)
+    common.set_defaults(monitoring_config=None, assets_dir=None, violations=None)
 
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}", description="The ML lifecycle, one command per stage."
@@ -192,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--version", type=int, help="roll back to this version instead")
         if name == "batch-inference":
             sub.add_argument("--input-table", help="table to score (default: the label table)")
+        if name == "monitor":
+            sub.add_argument(
+                "--monitoring-config", help="thresholds file (default: conf/monitoring.yml)"
+            )
+            sub.add_argument("--assets-dir", help="workspace folder of the monitor's dashboard")
+        if name == "alert":
+            sub.add_argument("--violations", help="what the monitor task found")
     return parser
 
 
@@ -211,7 +257,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with contextlib.redirect_stdout(out):
             result = command(Stage(args, out))
-    except (registry.NothingToRollBackError, NoChampionError, DataQualityError) as error:
+    except (
+        registry.NothingToRollBackError,
+        NoChampionError,
+        DataQualityError,
+        MonitoringAlertError,
+    ) as error:
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1
     if args.json:

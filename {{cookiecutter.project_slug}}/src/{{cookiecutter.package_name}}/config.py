@@ -15,6 +15,8 @@ MODEL_NAME = "{{ cookiecutter.model_name }}"
 PROBLEM_TYPE = "{{ cookiecutter.problem_type }}"  # or "{{ "regression" if cookiecutter.problem_type == "classification" else "classification" }}"
 # Unity Catalog feature tables + FeatureLookup, else plain Delta tables
 FEATURE_STORE = {{ "True" if cookiecutter.include_feature_store == "yes" else "False" }}
+# Lakehouse Monitoring, drift and quality checks (conf/monitoring.yml), else none
+MONITORING = {{ "True" if cookiecutter.include_monitoring == "yes" else "False" }}
 
 PROBLEM_TYPES = ("classification", "regression")
 USER_KEY = "user_id"
@@ -67,6 +69,11 @@ class Names:
     @property
     def predictions(self) -> str:
         return self.table(f"{self.model_name}_predictions")
+
+    @property
+    def monitoring_baseline(self) -> str:
+        """The champion's scored holdout: what the monitor compares the predictions with."""
+        return self.table(f"{self.model_name}_predictions_baseline")
 
     @classmethod
     def resolve(

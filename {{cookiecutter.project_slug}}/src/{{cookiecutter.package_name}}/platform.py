@@ -119,6 +119,10 @@ class Platform(ABC):
     def set_task_value(self, key: str, value: Any) -> None:
         """Hand a value to the later tasks of the same job run."""
 
+    @abstractmethod
+    def ensure_quality_monitor(self, spec: dict[str, Any]) -> str:
+        """Create or update the Lakehouse monitor of ``spec["table_name"]``; say which."""
+
 
 def _join_features(platform: Platform, df: DataFrame, lookups: Sequence[Lookup]) -> DataFrame:
     for lookup in lookups:
@@ -161,6 +165,8 @@ class LocalPlatform(Platform):
         self._spark = spark
         # There is no job run locally; values are kept so callers and tests can read them.
         self.task_values: dict[str, Any] = {}
+        # Monitor specs by table name (there is no Lakehouse Monitoring locally).
+        self.monitors: dict[str, dict[str, Any]] = {}
         # Locally both settings behave alike: feature tables are merged parquet either way.
         self.feature_store = config.FEATURE_STORE if feature_store is None else feature_store
 
@@ -200,6 +206,13 @@ class LocalPlatform(Platform):
 
     def set_task_value(self, key: str, value: Any) -> None:
         self.task_values[key] = value
+
+    def ensure_quality_monitor(self, spec: dict[str, Any]) -> str:
+        # No Lakehouse Monitoring locally: keep the spec so callers and tests can read it; the
+        # checks themselves are computed over the local tables (monitoring.py).
+        verb = "updated" if spec["table_name"] in self.monitors else "created"
+        self.monitors[spec["table_name"]] = spec
+        return verb
 
     def configure_mlflow(self, experiment: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -331,6 +344,35 @@ class DatabricksPlatform(Platform):
         from databricks.sdk.runtime import dbutils
 
         dbutils.jobs.taskValues.set(key=key, value=value)
+
+    def ensure_quality_monitor(self, spec: dict[str, Any], client: Any = None) -> str:
+        # Created here, not by the bundle: a monitor needs its table, which the first batch
+        # inference run creates (see README, "Monitoring").
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.errors import NotFound
+        from databricks.sdk.service.catalog import (
+            MonitorCronSchedule,
+            MonitorInferenceLog,
+            MonitorNotifications,
+        )
+
+        monitors = (client or WorkspaceClient()).quality_monitors
+        settings = {
+            "output_schema_name": spec["output_schema_name"],
+            "baseline_table_name": spec["baseline_table_name"],
+            "inference_log": MonitorInferenceLog.from_dict(spec["inference_log"]),
+            "schedule": MonitorCronSchedule.from_dict(spec["schedule"]),
+            "notifications": MonitorNotifications.from_dict(spec["notifications"]),
+        }
+        try:
+            monitors.get(table_name=spec["table_name"])
+        except NotFound:
+            monitors.create(
+                table_name=spec["table_name"], assets_dir=spec["assets_dir"], **settings
+            )
+            return "created"
+        monitors.update(table_name=spec["table_name"], **settings)
+        return "updated"
 
 
 def _version_logged_by_active_run(model_name: str) -> str:

@@ -8,11 +8,23 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from .. import config
+
+# The limit without monitoring; with it, conf/monitoring.yml (checks.data_quality) sets it.
 MAX_NULL_RATE = 0.05
 
 
 class DataQualityError(ValueError):
     """Raised when a feature DataFrame must not be written."""
+
+
+def null_rate_limit() -> float:
+    """The null-rate limit: conf/monitoring.yml's when monitoring is on, else MAX_NULL_RATE."""
+    if config.MONITORING:
+        from ..monitoring import load_config
+
+        return load_config().limit("data_quality")
+    return MAX_NULL_RATE
 
 
 def check_schema(table: str, new: StructType, existing: StructType | None) -> None:
@@ -51,9 +63,11 @@ def check_quality(
     df: DataFrame,
     primary_keys: Sequence[str],
     existing: StructType | None,
-    max_null_rate: float = MAX_NULL_RATE,
+    max_null_rate: float | None = None,
 ) -> dict[str, float]:
     """Raise DataQualityError naming the offending columns; return the null rates if clean."""
+    if max_null_rate is None:
+        max_null_rate = null_rate_limit()
     check_schema(table, df.schema, existing)
     rows, rates = null_rates(df)
     if rows == 0:
