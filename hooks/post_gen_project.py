@@ -15,8 +15,16 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 # stands for the package name.
 OPTIONAL_PATHS = {
     ("include_feature_store", "yes"): ["resources/feature-engineering.yml"],
+    ("include_serving", "yes"): [
+        "conf/serving.yml",
+        "resources/serving.yml",
+        "notebooks/deploy_endpoint.py",
+        "notebooks/smoke_check.py",
+        "src/{package}/serving.py",
+        "tests/test_serving.py",
+    ],
     ("include_monitoring", "yes"): [
-        "conf",
+        "conf/monitoring.yml",
         "sql",
         "resources/monitoring.yml",
         "notebooks/monitor.py",
@@ -28,6 +36,8 @@ OPTIONAL_PATHS = {
     ("cicd_platform", "gitlab"): [".gitlab-ci.yml"],
     ("cicd_platform", "azure_devops"): ["azure-pipelines.yml"],
 }
+
+SHARED_FOLDERS = ["conf"]
 
 
 def remove_unchosen(root):
@@ -44,6 +54,10 @@ def remove_unchosen(root):
                 shutil.rmtree(path)
             else:
                 path.unlink()
+    # Folders shared by options (conf/) go when none of their files stayed.
+    for folder in SHARED_FOLDERS:
+        if not any((root / folder).iterdir()):
+            (root / folder).rmdir()
 
 
 def print_next_steps():

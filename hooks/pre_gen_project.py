@@ -23,6 +23,8 @@ UC_MAX_NAME = 255
 DEV_PREFIX_HEADROOM = 40
 # The longest object the project derives from the model name: the monitor's metric table.
 LONGEST_DERIVED_SUFFIX = "_predictions_profile_metrics"
+# Online feature tables (serving with the feature store) live in Postgres: 63 bytes per name part.
+ONLINE_MAX_PART = 63
 RESERVED_CATALOG_PREFIXES = ("system", "sys", "databricks")
 RESERVED_CATALOGS = ("hive_metastore",)
 RESERVED_SCHEMAS = ("information_schema", "builtin", "session")
@@ -108,6 +110,18 @@ def check_name_lengths():
         f"catalog.schema.model{LONGEST_DERIVED_SUFFIX} within {UC_MAX_NAME} characters including "
         "development-mode prefixes; shorten the model, schema or catalog name",
     )
+
+
+def check_online_name_parts():
+    if ANSWERS["include_serving"] != "yes" or ANSWERS["include_feature_store"] != "yes":
+        return
+    for question in ("uc_schema", "dev_catalog", "staging_catalog", "prod_catalog"):
+        require(
+            len(ANSWERS[question]) <= ONLINE_MAX_PART,
+            question,
+            "is too long for an online feature table name (serving with the feature store)",
+            f"at most {ONLINE_MAX_PART} characters",
+        )
 
 
 def check_distinct_catalogs():
@@ -229,6 +243,7 @@ def validate():
         check_catalog(question)
     check_distinct_catalogs()
     check_name_lengths()
+    check_online_name_parts()
     for question in ("dev_workspace_host", "staging_workspace_host", "prod_workspace_host"):
         check_host(question)
     for question in ("reader_group", "developer_group"):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import VARIANTS
+from databricks.bundles.model_serving_endpoints import ModelServingEndpoint
 from variants import TEMPLATE
 
 pytestmark = pytest.mark.slow
@@ -30,8 +31,10 @@ def representative_variants():
             for name, answers in VARIANTS.items()
             if answers["include_feature_store"] == feature_store
             and answers["problem_type"] == problem_type
+            # Serving and monitoring on: the local run then exercises every stage.
+            and answers["include_serving"] == answers["include_monitoring"] == "yes"
         ]
-        assert matches, f"no variant with feature store {feature_store} and {problem_type}"
+        assert matches, f"no serving variant with feature store {feature_store} and {problem_type}"
         chosen.append(matches[0])
     return chosen
 
@@ -110,3 +113,43 @@ def test_local_run_twice_then_rollback(installed, project_python):
         assert rollback.returncode != 0
         assert "refused" in rollback.stderr
     assert (project / ".local" / "mlflow.db").is_file()
+
+
+SPECS = """
+import json
+from {package}.config import CATALOGS, Names
+from {package}.serving import endpoint_spec, load_config
+
+cfg = load_config()
+print(json.dumps({{
+    target: endpoint_spec(Names.resolve(target), target, 3, cfg, "r", "d", "a@example.com").as_dict()
+    for target in CATALOGS
+}}))
+"""
+
+
+def test_endpoint_spec_is_a_valid_bundle_endpoint(installed, project_python, bundle_schema):
+    """The request serving.py sends, built by the package's own code, is exactly what the bundle
+    schema and the databricks-bundles model accept for a model_serving_endpoints resource."""
+    project, answers = installed
+    specs = json.loads(
+        run(project_python, project, "-c", SPECS.format(package=answers["package_name"])).stdout
+    )
+    assert set(specs) == {"dev", "staging", "prod"}
+    document = project / "endpoint-specs.json"
+    document.write_text(json.dumps({"resources": {"model_serving_endpoints": specs}}))
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run(
+        [str(checker), "--schemafile", str(bundle_schema), str(document)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for target, spec in specs.items():
+        endpoint = ModelServingEndpoint.from_dict(spec)
+        [entity] = endpoint.config.served_entities
+        assert entity.entity_version == "3"
+        assert endpoint.config.traffic_config.routes[0].served_entity_name == entity.name
+        assert (
+            endpoint.ai_gateway.inference_table_config.catalog_name == answers[f"{target}_catalog"]
+        )

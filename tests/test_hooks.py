@@ -39,6 +39,7 @@ INVALID = [
     ("prod_catalog", "hive_metastore", "reserved"),
     ("prod_catalog", "Prod", "Unity Catalog name"),
     ("prod_catalog", "staging", "same catalog as staging_catalog"),
+    ("staging_catalog", "s" * 64, "online feature table name"),
     ("dev_workspace_host", "http://adb-1.1.azuredatabricks.net", "workspace URL"),
     ("staging_workspace_host", "adb-1.1.azuredatabricks.net", "workspace URL"),
     ("prod_workspace_host", "https://adb-1.1.azuredatabricks.net/path", "workspace URL"),

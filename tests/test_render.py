@@ -23,8 +23,9 @@ NOTEBOOKS = (
     "batch_inference",
     "rollback",
 )
-# Rendered only with include_monitoring=yes.
+# Rendered only with include_monitoring=yes, include_serving=yes.
 MONITORING_NOTEBOOKS = ("monitor", "alert")
+SERVING_NOTEBOOKS = ("deploy_endpoint", "smoke_check")
 PACKAGE_MODULES = (
     "__init__.py",
     "__main__.py",
@@ -80,6 +81,14 @@ def expected_files(answers):
             "tests/test_monitoring.py",
         }
         files |= {f"notebooks/{name}.py" for name in MONITORING_NOTEBOOKS}
+    if answers["include_serving"] == "yes":
+        files |= {
+            "conf/serving.yml",
+            "resources/serving.yml",
+            f"src/{package}/serving.py",
+            "tests/test_serving.py",
+        }
+        files |= {f"notebooks/{name}.py" for name in SERVING_NOTEBOOKS}
     files |= {".pre-commit-config.yaml", ".yamllint.yml"}
     files |= {
         "github_actions": {
@@ -127,7 +136,8 @@ def test_python_is_lint_clean(project):
 
 def test_notebooks_are_databricks_source(project, answers):
     monitoring = MONITORING_NOTEBOOKS if answers["include_monitoring"] == "yes" else ()
-    for name in NOTEBOOKS + monitoring:
+    serving = SERVING_NOTEBOOKS if answers["include_serving"] == "yes" else ()
+    for name in NOTEBOOKS + monitoring + serving:
         text = (project / "notebooks" / f"{name}.py").read_text()
         assert text.startswith(NOTEBOOK_HEADER + "\n"), name
         cells = text[len(NOTEBOOK_HEADER) :].split(CELL_SEPARATOR)

@@ -1,5 +1,7 @@
 """Rendered SQL files parse as Databricks SQL, and the access audit asks what it should."""
 
+import re
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
@@ -62,3 +64,41 @@ def test_access_audit_reads_denied_requests_of_the_project(project, answers):
     assert "IN (401, 403)" in where
     assert "PERMISSION_DENIED" in where
     assert "service_name = 'unityCatalog'" in where
+
+
+# Documented columns of system.access.table_lineage the README's lineage query relies on.
+LINEAGE_COLUMNS = {
+    "source_table_full_name",
+    "target_table_full_name",
+    "target_table_catalog",
+    "target_table_schema",
+    "entity_type",
+    "event_time",
+    "event_date",
+}
+
+
+def readme_sql_blocks(project):
+    text = (project / "README.md").read_text()
+    return [
+        "\n".join(line.strip() for line in block.splitlines())
+        for block in re.findall(r"```sql\n(.*?)```", text, flags=re.S)
+    ]
+
+
+def test_readme_sql_parses_and_the_lineage_query_is_real(project):
+    blocks = readme_sql_blocks(project)
+    statements = [
+        statement
+        for block in blocks
+        for statement in sqlglot.parse(block, read="databricks", error_level=ErrorLevel.RAISE)
+    ]
+    selects = [s for s in statements if isinstance(s, exp.Select)]
+    lineage = [
+        s
+        for s in selects
+        if {t.sql("databricks") for t in s.find_all(exp.Table)} == {"system.access.table_lineage"}
+    ]
+    assert len(lineage) == 1, "the README shows one lineage query"
+    columns = {column.sql("databricks") for column in lineage[0].find_all(exp.Column)}
+    assert columns <= LINEAGE_COLUMNS, columns - LINEAGE_COLUMNS

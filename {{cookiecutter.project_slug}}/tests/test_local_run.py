@@ -43,4 +43,15 @@ def test_local_run_twice(tmp_path: Path) -> None:
     assert second["promoted"] is False
     assert second["champion_version"] == 1
     assert any(reason.startswith("does not beat champion") for reason in second["reasons"])
+    if config.SERVING:
+        # The local endpoint serves the champion, whichever run trained it.
+        for run in (first, second):
+            served = run["serving"]
+            assert served["version"] == run["champion_version"] == 1
+            smoke = served["smoke_check"]
+            assert smoke["version"] == 1
+            assert smoke["p99_ms"] <= smoke["max_p99_ms"]
+    if config.MONITORING and config.SERVING:
+        latency = [r for r in second["monitoring"]["results"] if r["check"] == "latency"]
+        assert [r["ok"] for r in latency] == [True], latency
     assert (tmp_path / ".local" / "mlflow.db").exists()

@@ -23,7 +23,9 @@ def test_all_stages_have_a_notebook() -> None:
         "promote",
         "batch_inference",
         "rollback",
-    } | ({"monitor", "alert"} if config.MONITORING else set())
+    } | ({"monitor", "alert"} if config.MONITORING else set()) | (
+        {"deploy_endpoint", "smoke_check"} if config.SERVING else set()
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -76,7 +76,17 @@ def cmd_sample(stage: Stage) -> dict[str, Any]:
 def cmd_features(stage: Stage) -> dict[str, Any]:
     tables = write_feature_tables(stage.platform, stage.names)
     stage.say(f"features: quality gate passed, upserted {', '.join(tables)}")
-    return {"feature_tables": tables}
+    published = {}
+    if config.SERVING and stage.platform.serves_feature_lookups:
+        # The endpoint reads features from the online store: carry the new values over.
+        from .serving import load_config, publish_features
+
+        published = publish_features(
+            stage.platform, stage.names, stage.args.target, load_config(stage.args.serving_config)
+        )
+        for table, action in published.items():
+            stage.say(f"features: {action} online table {table}")
+    return {"feature_tables": tables, "online_tables": published}
 
 
 def cmd_train(stage: Stage) -> dict[str, Any]:
@@ -125,6 +135,42 @@ def cmd_batch_inference(stage: Stage) -> dict[str, Any]:
     return asdict(result)
 
 
+def cmd_deploy_endpoint(stage: Stage) -> dict[str, Any]:
+    """Point the serving endpoint at @champion, creating it the first time."""
+    # Imported here: the module (and conf/serving.yml) exist only with serving.
+    from .serving import deploy, load_config
+
+    result = deploy(
+        stage.platform,
+        stage.names,
+        stage.args.target,
+        load_config(stage.args.serving_config),
+        reader_group=stage.args.reader_group,
+        developer_group=stage.args.developer_group,
+        alert_email=stage.args.alert_email,
+    )
+    for table, action in result.online_tables.items():
+        stage.say(f"deploy-endpoint: {action} online table {table}")
+    stage.say(
+        f"deploy-endpoint: {result.endpoint} {result.action}, serving version {result.version} "
+        f"as {result.served_entity}"
+    )
+    return asdict(result)
+
+
+def cmd_smoke_check(stage: Stage) -> dict[str, Any]:
+    """Query the endpoint with requests built from the champion's signature; fail if slow."""
+    from .serving import load_config, smoke_check
+
+    result = smoke_check(stage.platform, stage.names, load_config(stage.args.serving_config))
+    stage.say(
+        f"smoke-check: {result.endpoint} answered {result.requests} requests of "
+        f"{result.rows_per_request} rows from version {result.version}: "
+        f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms (budget {result.max_p99_ms:g} ms)"
+    )
+    return asdict(result)
+
+
 def cmd_monitor(stage: Stage) -> dict[str, Any]:
     """Run the monitoring checks the way the monitoring job's task does; set `retrain`."""
     # Imported here: the module (and conf/monitoring.yml) exist only with monitoring.
@@ -166,7 +212,10 @@ def cmd_local_run(stage: Stage) -> dict[str, Any]:
         cmd_promote(stage)
     else:
         stage.say("promote: refused, the champion stays (see reasons above)")
+    # The local endpoint starts in the background while batch inference runs.
+    deployed = cmd_deploy_endpoint(stage) if config.SERVING else None
     scored = cmd_batch_inference(stage)
+    serving = {**deployed, "smoke_check": cmd_smoke_check(stage)} if deployed else None
     monitoring = cmd_monitor(stage) if config.MONITORING else None
     return {
         "model_name": stage.names.model,
@@ -179,6 +228,7 @@ def cmd_local_run(stage: Stage) -> dict[str, Any]:
         "reasons": validated["reasons"],
         "inference_table": scored["table"],
         "rows_scored": scored["rows"],
+        **({"serving": serving} if config.SERVING else {}),
         **({"monitoring": monitoring} if config.MONITORING else {}),
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -198,9 +248,25 @@ COMMANDS: dict[str, tuple[Callable[[Stage], dict[str, Any]], str]] = {
     "rollback": (cmd_rollback, "move @champion back to the previous champion"),
     "local-run": (cmd_local_run, "run the whole lifecycle locally under .local/"),
 }
+if config.SERVING:
+    COMMANDS["deploy-endpoint"] = (cmd_deploy_endpoint, "point the serving endpoint at @champion")
+    COMMANDS["smoke-check"] = (cmd_smoke_check, "query the endpoint; fail on errors or a slow p99")
 if config.MONITORING:
     COMMANDS["monitor"] = (cmd_monitor, "run the monitoring checks; set the task value retrain")
     COMMANDS["alert"] = (cmd_alert, "fail with the monitor's violations (job alert task)")
+
+
+# Expected ways for a stage to say no: one line on stderr and exit code 1, not a traceback.
+REFUSALS: tuple[type[Exception], ...] = (
+    registry.NothingToRollBackError,
+    NoChampionError,
+    DataQualityError,
+    MonitoringAlertError,
+)
+if config.SERVING:
+    from .serving import SmokeCheckError
+
+    REFUSALS = (*REFUSALS, SmokeCheckError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     common.set_defaults(version=None, input_table=None)
     common.set_defaults(monitoring_config=None, assets_dir=None, violations=None)
+    common.set_defaults(serving_config=None, reader_group=None, developer_group=None)
+    common.set_defaults(alert_email=None)
 
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}", description="The ML lifecycle, one command per stage."
@@ -236,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
                 "--monitoring-config", help="thresholds file (default: conf/monitoring.yml)"
             )
             sub.add_argument("--assets-dir", help="workspace folder of the monitor's dashboard")
+        if name in ("deploy-endpoint", "smoke-check", "features", "local-run") and config.SERVING:
+            sub.add_argument("--serving-config", help="default: conf/serving.yml")
+        if name == "deploy-endpoint":
+            sub.add_argument("--reader-group", help="group that may query the endpoint")
+            sub.add_argument("--developer-group", help="manages the dev endpoint, views the others")
+            sub.add_argument("--alert-email", help="told when an endpoint update fails")
         if name == "alert":
             sub.add_argument("--violations", help="what the monitor task found")
     return parser
@@ -257,12 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with contextlib.redirect_stdout(out):
             result = command(Stage(args, out))
-    except (
-        registry.NothingToRollBackError,
-        NoChampionError,
-        DataQualityError,
-        MonitoringAlertError,
-    ) as error:
+    except REFUSALS as error:
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1
     if args.json:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # The template's answers; databricks.yml holds the same values for the deployed jobs.
 CATALOGS = {
@@ -10,6 +13,7 @@ CATALOGS = {
     "staging": "{{ cookiecutter.staging_catalog }}",
     "prod": "{{ cookiecutter.prod_catalog }}",
 }
+PROJECT = "{{ cookiecutter.project_slug }}"
 SCHEMA = "{{ cookiecutter.uc_schema }}"
 MODEL_NAME = "{{ cookiecutter.model_name }}"
 PROBLEM_TYPE = "{{ cookiecutter.problem_type }}"  # or "{{ "regression" if cookiecutter.problem_type == "classification" else "classification" }}"
@@ -17,6 +21,8 @@ PROBLEM_TYPE = "{{ cookiecutter.problem_type }}"  # or "{{ "regression" if cooki
 FEATURE_STORE = {{ "True" if cookiecutter.include_feature_store == "yes" else "False" }}
 # Lakehouse Monitoring, drift and quality checks (conf/monitoring.yml), else none
 MONITORING = {{ "True" if cookiecutter.include_monitoring == "yes" else "False" }}
+# A real-time endpoint serving @champion (conf/serving.yml), else batch scoring only
+SERVING = {{ "True" if cookiecutter.include_serving == "yes" else "False" }}
 
 PROBLEM_TYPES = ("classification", "regression")
 USER_KEY = "user_id"
@@ -71,6 +77,26 @@ class Names:
         return self.table(f"{self.model_name}_predictions")
 
     @property
+    def serving_table_prefix(self) -> str:
+        """Prefix of the serving endpoint's inference tables, e.g. ``<prefix>_payload``."""
+        return f"{self.model_name}_serving"
+
+    @property
+    def serving_payload(self) -> str:
+        """The endpoint's inference table: one row per request, with its latency."""
+        return self.table(f"{self.serving_table_prefix}_payload")
+
+    @property
+    def endpoint(self) -> str:
+        """The serving endpoint. Endpoints are per workspace, not per catalog, so the name
+        carries catalog and schema: targets (and developers) sharing a workspace never clash."""
+        return bounded_name(f"{self.catalog}-{self.schema}-{self.model_name}", ENDPOINT_CHARACTERS)
+
+    def online_table(self, offline: str) -> str:
+        """The online copy of a feature table, published for the endpoint's feature lookups."""
+        return f"{offline}_online"
+
+    @property
     def monitoring_baseline(self) -> str:
         """The champion's scored holdout: what the monitor compares the predictions with."""
         return self.table(f"{self.model_name}_predictions_baseline")
@@ -106,6 +132,30 @@ class Names:
         return cls(catalog or CATALOGS[target], schema or SCHEMA, model)
 
 
+# Characters allowed in workspace-level names; both are limited to 63 characters.
+ENDPOINT_CHARACTERS = r"[A-Za-z0-9_-]"
+ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"  # a Lakebase database instance
+MAX_WORKSPACE_NAME = 63
+
+
+def bounded_name(name: str, allowed: str, limit: int = MAX_WORKSPACE_NAME) -> str:
+    """``name`` with every character not ``allowed`` replaced by "-", shortened if too long.
+
+    A shortened name ends in a hash of the full one, so two long names stay distinct and the
+    same name always maps to the same result.
+    """
+    name = "".join(c if re.fullmatch(allowed, c) else "-" for c in name)
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - len(digest) - 1]}-{digest}"
+
+
+def online_store(target: str) -> str:
+    """The online feature store (a Lakebase instance) the project's tables share in a target."""
+    return bounded_name(f"{PROJECT}-{target}".lower(), ONLINE_STORE_CHARACTERS)
+
+
 def problem_type() -> str:
     """The configured problem type, read at call time so tests can switch it."""
     if PROBLEM_TYPE not in PROBLEM_TYPES:
@@ -127,3 +177,14 @@ class Thresholds:
 
 # Primary metric per problem type and whether higher is better.
 PRIMARY_METRIC = {"classification": ("f1", True), "regression": ("rmse", False)}
+
+
+def project_file(relative: str) -> Path:
+    """A file of the project: the copy packaged into the wheel, else the source checkout's."""
+    packaged = Path(__file__).parent / relative
+    if packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / relative
+    if checkout.is_file():
+        return checkout
+    raise FileNotFoundError(f"{relative} is neither packaged nor in the project checkout")

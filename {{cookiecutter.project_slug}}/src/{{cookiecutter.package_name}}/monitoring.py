@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from . import config
-from .config import LABEL, Names
+from .config import LABEL, Names, project_file
 from .features.quality import null_rates
 from .platform import Platform
 from .registry import champion_version
@@ -35,23 +35,13 @@ CONFIG_FILE = "conf/monitoring.yml"
 AUDIT_SQL = "sql/access_audit.sql"
 AUDIT_TABLE = "system.access.audit"
 LATENCY_COLUMN = "execution_duration_ms"
+LATENCY_WINDOW_HOURS = 24  # the monitoring job runs daily
 # Columns of the inference table that are not model inputs.
 NON_FEATURES = {*KEYS, LABEL, "prediction", "model_version", "scored_at"}
 ACTIONS = ("alert", "retrain", "block")
 # Keeps PSI finite when a bucket is empty on one side.
 EPSILON = 1e-4
 GRANULARITY = "1 day"
-
-
-def project_file(relative: str) -> Path:
-    """A file of the project: the copy packaged into the wheel, else the source checkout's."""
-    packaged = Path(__file__).parent / relative
-    if packaged.is_file():
-        return packaged
-    checkout = Path(__file__).resolve().parents[2] / relative
-    if checkout.is_file():
-        return checkout
-    raise FileNotFoundError(f"{relative} is neither packaged nor in the project checkout")
 
 
 @dataclass(frozen=True)
@@ -333,8 +323,16 @@ def null_rate_check(
 
 
 def latency_check(payload: DataFrame, cfg: MonitoringConfig) -> CheckResult:
+    """p99 request duration over the last day of the payload table (all of it without times)."""
+    if "request_time" in payload.columns:
+        since = F.current_timestamp() - F.expr(f"INTERVAL {LATENCY_WINDOW_HOURS} HOURS")
+        payload = payload.filter(F.col("request_time") >= since)
     p99 = p99_latency(payload)
-    detail = f"p99 {p99:.0f} ms" if p99 is not None else "no requests"
+    detail = (
+        f"p99 {p99:.0f} ms over the last {LATENCY_WINDOW_HOURS} h"
+        if p99 is not None
+        else "no requests"
+    )
     return _result(cfg, "latency", p99, detail)
 
 
@@ -501,8 +499,9 @@ def run_monitoring(
         else:
             # Null rates are not in the drift tables; compute them on the latest batch.
             results += [*from_monitor, null_rate_check(current, feature_columns(baseline), cfg)]
-    if cfg.latency_table and platform.table_schema(cfg.latency_table) is not None:
-        results.append(latency_check(platform.read_table(cfg.latency_table), cfg))
+    latency_table = cfg.latency_table or (names.serving_payload if config.SERVING else "")
+    if latency_table and platform.table_schema(latency_table) is not None:
+        results.append(latency_check(platform.read_table(latency_table), cfg))
     if platform.name == "databricks":
         results.append(audit_check(platform, names, cfg))
     return decide(results)

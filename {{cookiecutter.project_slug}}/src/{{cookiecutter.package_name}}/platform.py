@@ -8,15 +8,25 @@ Feature Engineering in Unity Catalog and the ``databricks-uc`` registry.
 
 from __future__ import annotations
 
+import atexit
 import inspect
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import mlflow.pyfunc
@@ -24,9 +34,20 @@ import mlflow.sklearn
 from mlflow.models import ModelSignature, get_model_info
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import (
+    DateType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from . import config
+
+if TYPE_CHECKING:  # only the serving option builds endpoint specs
+    from .serving import EndpointSpec
 
 # Types inside a Pipeline(SimpleImputer, RandomForest*) that skops must be told are safe.
 SKOPS_TRUSTED_TYPES = ["numpy.dtype", "sklearn.tree._tree.Tree"]
@@ -83,7 +104,7 @@ class Platform(ABC):
         self, labels: DataFrame, lookups: Sequence[Lookup], label: str, exclude: Sequence[str]
     ) -> TrainingData:
         """Left-join every lookup table onto the label rows by its key."""
-        return TrainingData(_join_features(self, labels, lookups).drop(*exclude))
+        return TrainingData(join_features(self, labels, lookups).drop(*exclude))
 
     def log_model(
         self,
@@ -108,7 +129,7 @@ class Platform(ABC):
         self, model_uri: str, df: DataFrame, lookups: Sequence[Lookup], result_type: str
     ) -> DataFrame:
         """Return ``df`` with the looked-up features and a ``prediction`` column."""
-        features = _join_features(self, df, lookups)
+        features = join_features(self, df, lookups)
         inputs = get_model_info(model_uri).signature.inputs.input_names()
         predict = mlflow.pyfunc.spark_udf(
             self.spark, model_uri, result_type=result_type, env_manager="local"
@@ -123,8 +144,33 @@ class Platform(ABC):
     def ensure_quality_monitor(self, spec: dict[str, Any]) -> str:
         """Create or update the Lakehouse monitor of ``spec["table_name"]``; say which."""
 
+    @property
+    def serves_feature_lookups(self) -> bool:
+        """Whether a serving endpoint looks features up itself (requests then carry only keys)."""
+        return False
 
-def _join_features(platform: Platform, df: DataFrame, lookups: Sequence[Lookup]) -> DataFrame:
+    @abstractmethod
+    def deploy_endpoint(self, spec: EndpointSpec) -> str:
+        """Create the endpoint, or bring it to ``spec``; return created, updated or unchanged."""
+
+    @abstractmethod
+    def query_endpoint(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one ``dataframe_split`` request; return the response body (``predictions``)."""
+
+    def flush_inference_tables(self) -> None:  # noqa: B027 - most platforms need nothing here
+        """Make the requests sent so far visible in the endpoints' inference tables.
+
+        Databricks writes them itself (within minutes); the local platform buffers them.
+        """
+
+    def publish_online_features(
+        self, store: str, capacity: str, tables: dict[str, str]
+    ) -> dict[str, str]:
+        """Publish (or refresh) feature tables into an online store; online table -> action."""
+        raise NotImplementedError(f"the {self.name} platform has no online feature store")
+
+
+def join_features(platform: Platform, df: DataFrame, lookups: Sequence[Lookup]) -> DataFrame:
     for lookup in lookups:
         df = df.join(platform.read_table(lookup.table), on=lookup.key, how="left")
     return df
@@ -147,6 +193,81 @@ def local_spark() -> SparkSession:
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+@dataclass
+class LocalEndpoint:
+    """MLflow's scoring server for one model version: the local stand-in for a serving endpoint.
+
+    It takes the same ``dataframe_split`` requests and answers ``{"predictions": [...]}``; each
+    request is logged like an inference table row until ``flush_inference_tables``.
+    """
+
+    spec: dict[str, Any]
+    served_entity: str
+    payload_table: str
+    url: str
+    process: subprocess.Popen
+    log_file: Path
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def wait_until_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    tail = self.log_file.read_text()[-2000:]
+                    raise RuntimeError(f"the local scoring server exited:\n{tail}") from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer from the scoring server at {self.url}") from None
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            # The server runs uvicorn in a child process: stop the whole process group.
+            if os.name == "posix":
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+# Like endpoints in a workspace, local endpoints outlive the command that deployed them, for as
+# long as this Python process runs.
+_LOCAL_ENDPOINTS: dict[str, LocalEndpoint] = {}
+
+
+@atexit.register
+def stop_local_endpoints() -> None:
+    for endpoint in _LOCAL_ENDPOINTS.values():
+        endpoint.stop()
+    _LOCAL_ENDPOINTS.clear()
+
+
+PAYLOAD_SCHEMA = StructType(
+    [
+        StructField("request_date", DateType()),
+        StructField("databricks_request_id", StringType()),
+        StructField("request_time", TimestampType()),
+        StructField("status_code", IntegerType()),
+        StructField("execution_duration_ms", LongType()),
+        StructField("request", StringType()),
+        StructField("response", StringType()),
+        StructField("served_entity_id", StringType()),
+    ]
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class LocalPlatform(Platform):
@@ -214,6 +335,106 @@ class LocalPlatform(Platform):
         self.monitors[spec["table_name"]] = spec
         return verb
 
+    def deploy_endpoint(self, spec: EndpointSpec) -> str:
+        wanted = spec.as_dict()
+        current = _LOCAL_ENDPOINTS.get(spec.name)
+        if current and current.spec == wanted and current.process.poll() is None:
+            return "unchanged"
+        if current:
+            current.stop()
+        entity = spec.served_entity
+        gateway = spec.ai_gateway.inference_table_config
+        tracking = mlflow.get_tracking_uri()
+        log_file = self.root / "serving" / f"{spec.name}.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        port = _free_port()
+        environment = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": tracking,
+            "MLFLOW_REGISTRY_URI": tracking,
+            # The server starts `uvicorn` by name: find it beside this interpreter.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        with log_file.open("w") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "mlflow",
+                    "models",
+                    "serve",
+                    "--model-uri",
+                    f"models:/{entity.entity_name}/{entity.entity_version}",
+                    "--env-manager",
+                    "local",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                ],
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _LOCAL_ENDPOINTS[spec.name] = LocalEndpoint(
+            spec=wanted,
+            served_entity=entity.name,
+            payload_table=(
+                f"{gateway.catalog_name}.{gateway.schema_name}.{gateway.table_name_prefix}_payload"
+            ),
+            url=f"http://127.0.0.1:{port}",
+            process=process,
+            log_file=log_file,
+        )
+        return "updated" if current else "created"
+
+    def query_endpoint(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        endpoint = _LOCAL_ENDPOINTS.get(name)
+        if endpoint is None:
+            raise RuntimeError(
+                f"no local endpoint {name}: locally an endpoint lives in the Python process "
+                "that deployed it (local-run deploys, then smoke-checks)"
+            )
+        endpoint.wait_until_ready()
+        body = json.dumps({"dataframe_split": request})
+        started = datetime.now(timezone.utc)
+        clock = time.perf_counter()
+        call = urllib.request.Request(
+            f"{endpoint.url}/invocations",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(call, timeout=60) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        endpoint.requests.append(
+            {
+                "request_date": started.date(),
+                "databricks_request_id": str(uuid.uuid4()),
+                "request_time": started,
+                "status_code": status,
+                "execution_duration_ms": round((time.perf_counter() - clock) * 1000),
+                "request": body,
+                "response": text,
+                "served_entity_id": endpoint.served_entity,
+            }
+        )
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {text[:500]}")
+        return json.loads(text)
+
+    def flush_inference_tables(self) -> None:
+        for endpoint in _LOCAL_ENDPOINTS.values():
+            if endpoint.requests:
+                rows = self.spark.createDataFrame(endpoint.requests, PAYLOAD_SCHEMA)
+                self.write_table(endpoint.payload_table, rows, mode="append")
+                endpoint.requests.clear()
+
     def configure_mlflow(self, experiment: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{self.root.as_posix()}/mlflow.db"  # four slashes: absolute path
@@ -230,9 +451,24 @@ class DatabricksPlatform(Platform):
 
     name = "databricks"
 
-    def __init__(self, feature_store: bool | None = None) -> None:
+    def __init__(self, feature_store: bool | None = None, workspace: Any = None) -> None:
         self.feature_store = config.FEATURE_STORE if feature_store is None else feature_store
         self._fe: Any = None
+        self._workspace = workspace
+
+    @property
+    def workspace(self) -> Any:
+        """A databricks-sdk WorkspaceClient, made once: it resolves credentials when built."""
+        if self._workspace is None:
+            from databricks.sdk import WorkspaceClient
+
+            self._workspace = WorkspaceClient()
+        return self._workspace
+
+    @property
+    def serves_feature_lookups(self) -> bool:
+        # A model logged through Feature Engineering looks its features up in the online store.
+        return self.feature_store
 
     @property
     def spark(self) -> SparkSession:
@@ -345,10 +581,92 @@ class DatabricksPlatform(Platform):
 
         dbutils.jobs.taskValues.set(key=key, value=value)
 
+    def deploy_endpoint(self, spec: EndpointSpec) -> str:
+        from databricks.sdk.errors import NotFound
+
+        endpoints = self.workspace.serving_endpoints
+        try:
+            endpoints.get(spec.name)
+        except NotFound:
+            created = endpoints.create_and_wait(
+                name=spec.name,
+                config=spec.config,
+                ai_gateway=spec.ai_gateway,
+                tags=spec.tags,
+                email_notifications=spec.email_notifications,
+                timeout=ENDPOINT_TIMEOUT,
+            )
+            endpoints.update_permissions(created.id, access_control_list=spec.permissions)
+            return "created"
+        # A previous promotion may still be rolling out: wait for it, then compare.
+        current = endpoints.wait_get_serving_endpoint_not_updating(
+            spec.name, timeout=ENDPOINT_TIMEOUT
+        )
+        action = "unchanged"
+        if _served(current.config) != _served(spec.config):
+            # Fails (OperationFailed) if the new version cannot start; the endpoint then keeps
+            # serving the previous one, and the task failure alerts.
+            endpoints.update_config_and_wait(
+                name=spec.name,
+                served_entities=spec.config.served_entities,
+                traffic_config=spec.config.traffic_config,
+                timeout=ENDPOINT_TIMEOUT,
+            )
+            action = "updated"
+        wanted = spec.ai_gateway.inference_table_config
+        have = current.ai_gateway.inference_table_config if current.ai_gateway else None
+        if have is None or have.as_dict() != wanted.as_dict():
+            endpoints.put_ai_gateway(name=spec.name, inference_table_config=wanted)
+            action = "updated"
+        # update_permissions adds to the ACL; the deployer's own CAN_MANAGE is left as it is.
+        endpoints.update_permissions(current.id, access_control_list=spec.permissions)
+        return action
+
+    def query_endpoint(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        from databricks.sdk.service.serving import DataframeSplitInput
+
+        response = self.workspace.serving_endpoints.query(
+            name,
+            dataframe_split=DataframeSplitInput(columns=request["columns"], data=request["data"]),
+        )
+        return {"predictions": response.predictions}
+
+    def publish_online_features(
+        self, store: str, capacity: str, tables: dict[str, str]
+    ) -> dict[str, str]:
+        from databricks.sdk.errors import NotFound
+
+        online = self.fe.get_online_store(name=store) or self.fe.create_online_store(
+            name=store, capacity=capacity
+        )
+        deadline = time.monotonic() + ENDPOINT_TIMEOUT.total_seconds()
+        while getattr(online.state, "value", online.state) != "AVAILABLE":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"online store {store} is still {online.state}")
+            time.sleep(30)
+            online = self.fe.get_online_store(name=store)
+        actions = {}
+        for source, target in tables.items():
+            # Triggered publishing follows the source table's change data feed.
+            self.spark.sql(
+                f"ALTER TABLE {source} SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
+            )
+            try:
+                synced = self.workspace.database.get_synced_database_table(target)
+            except NotFound:
+                self.fe.publish_table(
+                    online_store=online, source_table_name=source, online_table_name=target
+                )
+                actions[target] = "published"
+                continue
+            # Already published: run its sync pipeline once to carry the latest merge over.
+            self.workspace.pipelines.start_update(synced.data_synchronization_status.pipeline_id)
+            actions[target] = "refreshed"
+        return actions
+
     def ensure_quality_monitor(self, spec: dict[str, Any], client: Any = None) -> str:
         # Created here, not by the bundle: a monitor needs its table, which the first batch
         # inference run creates (see README, "Monitoring").
-        from databricks.sdk import WorkspaceClient
         from databricks.sdk.errors import NotFound
         from databricks.sdk.service.catalog import (
             MonitorCronSchedule,
@@ -356,7 +674,7 @@ class DatabricksPlatform(Platform):
             MonitorNotifications,
         )
 
-        monitors = (client or WorkspaceClient()).quality_monitors
+        monitors = (client or self.workspace).quality_monitors
         settings = {
             "output_schema_name": spec["output_schema_name"],
             "baseline_table_name": spec["baseline_table_name"],
@@ -373,6 +691,25 @@ class DatabricksPlatform(Platform):
             return "created"
         monitors.update(table_name=spec["table_name"], **settings)
         return "updated"
+
+
+# Creating an endpoint with feature lookups, or an online store, can take a while.
+ENDPOINT_TIMEOUT = timedelta(minutes=40)
+
+
+def _served(core_config: Any) -> list[tuple[Any, ...]]:
+    """What an endpoint config serves, comparable between a request and the endpoint's state."""
+    entities = (core_config.served_entities or []) if core_config else []
+    return sorted(
+        (
+            e.name,
+            e.entity_name,
+            str(e.entity_version),
+            e.workload_size,
+            bool(e.scale_to_zero_enabled),
+        )
+        for e in entities
+    )
 
 
 def _version_logged_by_active_run(model_name: str) -> str:
