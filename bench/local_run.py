@@ -49,6 +49,13 @@ def main():
                 f"version {summary['version']}, promoted {summary['promoted']}, "
                 f"champion {summary['champion_version']}"
             )
+            smoke = (summary.get("serving") or {}).get("smoke_check")
+            if smoke:
+                print(
+                    f"  local endpoint: {smoke['requests']} requests of {smoke['rows_per_request']} "
+                    f"rows, p50 {smoke['p50_ms']:.0f} ms, p99 {smoke['p99_ms']:.0f} ms "
+                    f"(budget {smoke['max_p99_ms']:g} ms)"
+                )
 
 
 if __name__ == "__main__":

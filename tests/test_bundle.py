@@ -198,6 +198,15 @@ def test_grants_give_readers_only_reading(project):
     assert granted["${var.reader_group}"] <= READER_PRIVILEGES
     assert "EXECUTE" in granted["${var.reader_group}"]
     assert "${var.developer_group}" in granted
-    for target in load(project)["targets"].values():
-        for privilege in target.get("variables", {}).get("developer_schema_privileges", []):
-            assert privilege != "ALL_PRIVILEGES"
+    bundle = load(project)
+    # Developers: reading in staging and prod (the default), building in dev; never everything.
+    assert set(bundle["variables"]["developer_schema_privileges"]["default"]) <= READER_PRIVILEGES
+    for name, target in bundle["targets"].items():
+        privileges = target.get("variables", {}).get("developer_schema_privileges", [])
+        assert "ALL_PRIVILEGES" not in privileges
+        assert not privileges or name == "dev", f"{name} widens the developers' privileges"
+    # Workspace permissions: developers view every job; they manage only in dev.
+    assert bundle["permissions"] == [{"group_name": "${var.developer_group}", "level": "CAN_VIEW"}]
+    for name, target in bundle["targets"].items():
+        levels = {p["level"] for p in target.get("permissions", [])}
+        assert levels <= ({"CAN_MANAGE"} if name == "dev" else set()), name

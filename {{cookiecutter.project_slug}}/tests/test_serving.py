@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from databricks.sdk.service.serving import (
     EndpointCoreConfigInput,
+    EndpointStateConfigUpdate,
     ServingEndpointDetailed,
     ServingEndpointPermissionLevel,
 )
 from mlflow import MlflowClient
 from mlflow.models import get_model_info
 
-from {{ cookiecutter.package_name }} import config, registry, serving
+from {{ cookiecutter.package_name }} import config, platform, registry, serving
 from {{ cookiecutter.package_name }}.config import MAX_WORKSPACE_NAME, Names, bounded_name
 from {{ cookiecutter.package_name }}.inference import NoChampionError
 from {{ cookiecutter.package_name }}.platform import (
@@ -208,13 +210,11 @@ class FakeServingEndpoints:
             raise NotFound(f"no endpoint {name}")
         return self.endpoints[name]
 
-    def wait_get_serving_endpoint_not_updating(
-        self, name: str, timeout: Any = None
-    ) -> ServingEndpointDetailed:
-        return self.get(name)
-
     def _store(self, name: str, body: dict[str, Any]) -> ServingEndpointDetailed:
-        self.endpoints[name] = ServingEndpointDetailed.from_dict({"id": f"id-{name}", **body})
+        settled = {"state": {"config_update": "NOT_UPDATING"}}
+        self.endpoints[name] = ServingEndpointDetailed.from_dict(
+            {"id": f"id-{name}", **body, **settled}
+        )
         return self.endpoints[name]
 
     def create_and_wait(self, name: str, **kwargs: Any) -> ServingEndpointDetailed:
@@ -269,3 +269,85 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
     assert kind == "update_config"
     assert updated["served_entities"][0].entity_version == "2"
     assert updated["traffic_config"].routes[0].served_entity_name == second.served_entity.name
+
+    # A failed update (say, a version that could not start) must not block the next deployment,
+    # which is how a rollback repairs it: the endpoint still serves its last good config.
+    state = endpoints.endpoints[names.endpoint].state
+    state.config_update = EndpointStateConfigUpdate.UPDATE_FAILED
+    endpoints.calls.clear()
+    assert platform.deploy_endpoint(first) == "updated"
+    assert endpoints.calls[0][1]["served_entities"][0].entity_version == "1"
+
+
+class FakeFeatureEngineering:
+    """Stands in for FeatureEngineeringClient: an online store that takes one poll to start."""
+
+    def __init__(self) -> None:
+        self.stores: dict[str, SimpleNamespace] = {}
+        self.published: list[tuple[str, str]] = []
+
+    def get_online_store(self, name: str) -> SimpleNamespace | None:
+        store = self.stores.get(name)
+        if store is not None and store.state == "STARTING":
+            self.stores[name] = SimpleNamespace(name=name, state="AVAILABLE")
+        return store
+
+    def create_online_store(self, name: str, capacity: str) -> SimpleNamespace:
+        self.stores[name] = SimpleNamespace(name=name, capacity=capacity, state="STARTING")
+        return self.stores[name]
+
+    def publish_table(
+        self, online_store: Any, source_table_name: str, online_table_name: str
+    ) -> None:
+        self.published.append((source_table_name, online_table_name))
+
+
+class FakeWorkspace:
+    """The synced tables behind published online tables, and their sync pipelines."""
+
+    def __init__(self, fe: FakeFeatureEngineering) -> None:
+        self.started: list[str] = []
+
+        def get_synced_database_table(name: str) -> SimpleNamespace:
+            from databricks.sdk.errors import NotFound
+
+            if name not in {online for _, online in fe.published}:
+                raise NotFound(name)
+            status = SimpleNamespace(pipeline_id=f"pipeline-{name}")
+            return SimpleNamespace(data_synchronization_status=status)
+
+        self.database = SimpleNamespace(get_synced_database_table=get_synced_database_table)
+        self.pipelines = SimpleNamespace(start_update=self.started.append)
+
+
+def test_features_are_published_once_then_refreshed(
+    cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(platform, "ONLINE_STORE_POLL_SECONDS", 0)
+    statements: list[str] = []
+
+    class Databricks(DatabricksPlatform):
+        spark = SimpleNamespace(sql=statements.append)  # records, runs nothing
+
+    fe = FakeFeatureEngineering()
+    workspace = FakeWorkspace(fe)
+    databricks = Databricks(feature_store=True, workspace=workspace)
+    databricks._fe = fe
+    names = Names.resolve("prod")
+
+    first = serving.publish_features(databricks, names, "prod", cfg)
+    store = config.online_store("prod")
+    assert fe.stores[store].state == "AVAILABLE"
+    tables = {names.user_features, names.item_features}
+    assert set(first) == {names.online_table(t) for t in tables}
+    assert set(first.values()) == {"published"}
+    assert {source for source, _ in fe.published} == tables
+    # Triggered publishing reads the change data feed: enabled on every source table.
+    assert all("delta.enableChangeDataFeed = true" in sql for sql in statements)
+    assert len(statements) == len(tables)
+
+    second = serving.publish_features(databricks, names, "prod", cfg)
+    assert set(second.values()) == {"refreshed"}
+    assert sorted(workspace.started) == sorted(f"pipeline-{t}" for t in first)
+    assert len(fe.published) == len(tables)  # not published twice
+    assert serving.publish_features(LocalPlatform(), names, "prod", cfg) == {}

@@ -598,10 +598,7 @@ class DatabricksPlatform(Platform):
             )
             endpoints.update_permissions(created.id, access_control_list=spec.permissions)
             return "created"
-        # A previous promotion may still be rolling out: wait for it, then compare.
-        current = endpoints.wait_get_serving_endpoint_not_updating(
-            spec.name, timeout=ENDPOINT_TIMEOUT
-        )
+        current = self._settled_endpoint(spec.name)
         action = "unchanged"
         if _served(current.config) != _served(spec.config):
             # Fails (OperationFailed) if the new version cannot start; the endpoint then keeps
@@ -621,6 +618,25 @@ class DatabricksPlatform(Platform):
         # update_permissions adds to the ACL; the deployer's own CAN_MANAGE is left as it is.
         endpoints.update_permissions(current.id, access_control_list=spec.permissions)
         return action
+
+    def _settled_endpoint(self, name: str) -> Any:
+        """The endpoint once no update is rolling out (a previous promotion may still be).
+
+        Not the SDK's wait_get_serving_endpoint_not_updating: it raises on a failed earlier
+        update, which would block the very rollback or promotion that repairs it. After a failed
+        update the endpoint still serves its last good config, which is what is compared.
+        """
+        from databricks.sdk.service.serving import EndpointStateConfigUpdate
+
+        deadline = time.monotonic() + ENDPOINT_TIMEOUT.total_seconds()
+        while True:
+            endpoint = self.workspace.serving_endpoints.get(name)
+            update = endpoint.state.config_update if endpoint.state else None
+            if update != EndpointStateConfigUpdate.IN_PROGRESS:
+                return endpoint
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} is still updating after {ENDPOINT_TIMEOUT}")
+            time.sleep(ENDPOINT_POLL_SECONDS)
 
     def query_endpoint(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
         from databricks.sdk.service.serving import DataframeSplitInput
@@ -643,7 +659,7 @@ class DatabricksPlatform(Platform):
         while getattr(online.state, "value", online.state) != "AVAILABLE":
             if time.monotonic() > deadline:
                 raise TimeoutError(f"online store {store} is still {online.state}")
-            time.sleep(30)
+            time.sleep(ONLINE_STORE_POLL_SECONDS)
             online = self.fe.get_online_store(name=store)
         actions = {}
         for source, target in tables.items():
@@ -695,6 +711,8 @@ class DatabricksPlatform(Platform):
 
 # Creating an endpoint with feature lookups, or an online store, can take a while.
 ENDPOINT_TIMEOUT = timedelta(minutes=40)
+ONLINE_STORE_POLL_SECONDS = 30
+ENDPOINT_POLL_SECONDS = 15
 
 
 def _served(core_config: Any) -> list[tuple[Any, ...]]:

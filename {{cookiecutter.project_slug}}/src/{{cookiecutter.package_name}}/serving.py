@@ -109,10 +109,13 @@ class EndpointSpec:
         return self.config.served_entities[0]
 
     def as_dict(self) -> dict[str, Any]:
-        """The create request body (the shape of a bundle model_serving_endpoints resource)."""
+        """The create request in the shape of a bundle model_serving_endpoints resource."""
+        core = self.config.as_dict()
+        # The SDK type repeats the endpoint name for update calls; the resource has it once.
+        core.pop("name", None)
         body = {
             "name": self.name,
-            "config": self.config.as_dict(),
+            "config": core,
             "ai_gateway": self.ai_gateway.as_dict(),
             "tags": [tag.as_dict() for tag in self.tags],
         }
