@@ -219,14 +219,26 @@ class FakeServingEndpoints:
 
     def create_and_wait(self, name: str, **kwargs: Any) -> ServingEndpointDetailed:
         self.calls.append(("create", kwargs))
+        notifications = kwargs["email_notifications"]
         return self._store(
             name,
             {
                 "name": name,
                 "config": kwargs["config"].as_dict(),
                 "ai_gateway": kwargs["ai_gateway"].as_dict(),
+                "tags": [tag.as_dict() for tag in kwargs["tags"]],
+                **({"email_notifications": notifications.as_dict()} if notifications else {}),
             },
         )
+
+    def patch(self, name: str, **kwargs: Any) -> None:
+        self.calls.append(("patch", kwargs))
+
+    def update_notifications(self, name: str, **kwargs: Any) -> None:
+        self.calls.append(("update_notifications", kwargs))
+        body = self.endpoints[name].as_dict()
+        body["email_notifications"] = kwargs["email_notifications"].as_dict()
+        self._store(name, body)
 
     def update_config_and_wait(self, name: str, **kwargs: Any) -> ServingEndpointDetailed:
         self.calls.append(("update_config", kwargs))
@@ -248,7 +260,7 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
     names = Names.resolve("staging")
     endpoints = FakeServingEndpoints()
     platform = DatabricksPlatform(workspace=type("Workspace", (), {"serving_endpoints": endpoints}))
-    first = serving.endpoint_spec(names, "staging", 1, cfg, "readers", "developers")
+    first = serving.endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "a@x.org")
     assert platform.deploy_endpoint(first) == "created"
     (kind, created), (_, granted) = endpoints.calls
     assert kind == "create"
@@ -263,7 +275,7 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
     assert [kind for kind, _ in endpoints.calls] == ["update_permissions"]
 
     endpoints.calls.clear()
-    second = serving.endpoint_spec(names, "staging", 2, cfg, "readers", "developers")
+    second = serving.endpoint_spec(names, "staging", 2, cfg, "readers", "developers", "a@x.org")
     assert platform.deploy_endpoint(second) == "updated"
     kind, updated = endpoints.calls[0]
     assert kind == "update_config"
@@ -277,6 +289,12 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
     endpoints.calls.clear()
     assert platform.deploy_endpoint(first) == "updated"
     assert endpoints.calls[0][1]["served_entities"][0].entity_version == "1"
+
+    # A new alert address reaches an existing endpoint too.
+    endpoints.calls.clear()
+    moved = serving.endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "b@x.org")
+    assert platform.deploy_endpoint(moved) == "updated"
+    assert [kind for kind, _ in endpoints.calls] == ["update_notifications", "update_permissions"]
 
 
 class FakeFeatureEngineering:

@@ -615,6 +615,15 @@ class DatabricksPlatform(Platform):
         if have is None or have.as_dict() != wanted.as_dict():
             endpoints.put_ai_gateway(name=spec.name, inference_table_config=wanted)
             action = "updated"
+        have_tags = {(tag.key, tag.value) for tag in current.tags or []}
+        if not {(tag.key, tag.value) for tag in spec.tags} <= have_tags:
+            endpoints.patch(name=spec.name, add_tags=spec.tags)
+            action = "updated"
+        have_notes = current.email_notifications.as_dict() if current.email_notifications else {}
+        notes = spec.email_notifications
+        if notes is not None and have_notes != notes.as_dict():
+            endpoints.update_notifications(name=spec.name, email_notifications=notes)
+            action = "updated"
         # update_permissions adds to the ACL; the deployer's own CAN_MANAGE is left as it is.
         endpoints.update_permissions(current.id, access_control_list=spec.permissions)
         return action
