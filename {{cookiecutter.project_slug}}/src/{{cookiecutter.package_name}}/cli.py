@@ -77,8 +77,8 @@ def cmd_features(stage: Stage) -> dict[str, Any]:
     tables = write_feature_tables(stage.platform, stage.names)
     stage.say(f"features: quality gate passed, upserted {', '.join(tables)}")
     published = {}
-    if config.SERVING and stage.platform.serves_feature_lookups:
-        # The endpoint reads features from the online store: carry the new values over.
+    if config.SERVING:
+        # Where the endpoint reads features from the online store, carry the new values over.
         from .serving import load_config, publish_features
 
         published = publish_features(

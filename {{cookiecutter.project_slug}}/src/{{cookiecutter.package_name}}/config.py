@@ -84,7 +84,7 @@ class Names:
     @property
     def serving_payload(self) -> str:
         """The endpoint's inference table: one row per request, with its latency."""
-        return self.table(f"{self.serving_table_prefix}_payload")
+        return self.table(f"{self.serving_table_prefix}{PAYLOAD_SUFFIX}")
 
     @property
     def endpoint(self) -> str:
@@ -132,6 +132,8 @@ class Names:
         return cls(catalog or CATALOGS[target], schema or SCHEMA, model)
 
 
+# The AI Gateway names an endpoint's inference table <table_name_prefix>_payload.
+PAYLOAD_SUFFIX = "_payload"
 # Characters allowed in workspace-level names; both are limited to 63 characters.
 ENDPOINT_CHARACTERS = r"[A-Za-z0-9_-]"
 ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"  # a Lakebase database instance

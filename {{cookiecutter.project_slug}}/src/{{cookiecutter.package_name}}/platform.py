@@ -164,9 +164,12 @@ class Platform(ABC):
         """
 
     def publish_online_features(
-        self, store: str, capacity: str, tables: dict[str, str]
+        self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
     ) -> dict[str, str]:
-        """Publish (or refresh) feature tables into an online store; online table -> action."""
+        """Publish feature tables into an online store, or (``refresh``) re-sync published ones.
+
+        Returns online table -> published, refreshed or present.
+        """
         raise NotImplementedError(f"the {self.name} platform has no online feature store")
 
 
@@ -383,7 +386,8 @@ class LocalPlatform(Platform):
             spec=wanted,
             served_entity=entity.name,
             payload_table=(
-                f"{gateway.catalog_name}.{gateway.schema_name}.{gateway.table_name_prefix}_payload"
+                f"{gateway.catalog_name}.{gateway.schema_name}.{gateway.table_name_prefix}"
+                f"{config.PAYLOAD_SUFFIX}"
             ),
             url=f"http://127.0.0.1:{port}",
             process=process,
@@ -657,7 +661,7 @@ class DatabricksPlatform(Platform):
         return {"predictions": response.predictions}
 
     def publish_online_features(
-        self, store: str, capacity: str, tables: dict[str, str]
+        self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
     ) -> dict[str, str]:
         from databricks.sdk.errors import NotFound
 
@@ -683,6 +687,9 @@ class DatabricksPlatform(Platform):
                     online_store=online, source_table_name=source, online_table_name=target
                 )
                 actions[target] = "published"
+                continue
+            if not refresh:
+                actions[target] = "present"
                 continue
             # Already published: run its sync pipeline once to carry the latest merge over.
             self.workspace.pipelines.start_update(synced.data_synchronization_status.pipeline_id)

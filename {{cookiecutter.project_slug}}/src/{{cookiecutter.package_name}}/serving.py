@@ -231,18 +231,17 @@ def deploy(
     alert_email: str | None = None,
 ) -> DeployResult:
     """Point the endpoint at the current champion (creating it the first time)."""
-    version = champion_version(MlflowClient(), names.model)
-    if version is None:
-        raise NoChampionError(f"{names.model} has no @{CHAMPION}; nothing to serve yet")
-    # The endpoint looks features up online: make sure the tables are there before it starts.
-    published = publish_features(platform, names, target, cfg)
+    version = _champion(names)
+    # The endpoint looks features up online: the tables must exist before it starts. Their
+    # content is kept fresh by the feature runs, so nothing is re-synced here.
+    published = publish_features(platform, names, target, cfg, refresh=False)
     spec = endpoint_spec(names, target, version, cfg, reader_group, developer_group, alert_email)
     action = platform.deploy_endpoint(spec)
     return DeployResult(spec.name, version, spec.served_entity.name, action, published)
 
 
 def publish_features(
-    platform: Platform, names: Names, target: str, cfg: ServingConfig
+    platform: Platform, names: Names, target: str, cfg: ServingConfig, refresh: bool = True
 ) -> dict[str, str]:
     """Publish (or refresh) the feature tables in the online store, where the endpoint reads them.
 
@@ -253,8 +252,16 @@ def publish_features(
         return {}
     tables = {lookup.table: names.online_table(lookup.table) for lookup in feature_lookups(names)}
     return platform.publish_online_features(
-        config.online_store(target), cfg.online_store_capacity or CAPACITIES[0], tables
+        config.online_store(target), cfg.online_store_capacity or CAPACITIES[0], tables, refresh
     )
+
+
+def _champion(names: Names) -> int:
+    """The version the endpoint serves: the current champion."""
+    version = champion_version(MlflowClient(), names.model)
+    if version is None:
+        raise NoChampionError(f"{names.model} has no @{CHAMPION}; nothing to serve yet")
+    return version
 
 
 # --- the smoke check -----------------------------------------------------------------------------
@@ -309,9 +316,7 @@ class SmokeResult:
 
 def smoke_check(platform: Platform, names: Names, cfg: ServingConfig) -> SmokeResult:
     """Query the endpoint like a client would; raise SmokeCheckError on an error or a slow p99."""
-    version = champion_version(MlflowClient(), names.model)
-    if version is None:
-        raise NoChampionError(f"{names.model} has no @{CHAMPION}; nothing is served yet")
+    version = _champion(names)
     request = smoke_request(platform, names, version)
     expected = len(request["data"])
     # The first request may meet a cold start (scale to zero); it must succeed, not be fast.
