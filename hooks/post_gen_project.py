@@ -12,16 +12,21 @@ from pathlib import Path
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 # (question, answer that keeps the paths) -> paths relative to the project root; "{package}"
-# stands for the package name.
+# stands for the package name. A path listed under several options stays only when all of them
+# are chosen (the online feature store needs both serving and the feature store).
 OPTIONAL_PATHS = {
-    ("include_feature_store", "yes"): ["resources/feature-engineering.yml"],
+    ("include_feature_store", "yes"): [
+        "src/{package}/runtime/feature_engineering.py",
+        "src/{package}/serving/online_store.py",
+        "resources/feature-engineering.yml",
+    ],
     ("include_serving", "yes"): [
         "conf/serving.yml",
         "resources/serving.yml",
         "notebooks/deploy_endpoint.py",
         "notebooks/smoke_check.py",
-        "src/{package}/serving.py",
-        "tests/test_serving.py",
+        "src/{package}/serving",
+        "tests/serving",
     ],
     ("include_monitoring", "yes"): [
         "conf/monitoring.yml",
@@ -29,35 +34,32 @@ OPTIONAL_PATHS = {
         "resources/monitoring.yml",
         "notebooks/monitor.py",
         "notebooks/alert.py",
-        "src/{package}/monitoring.py",
-        "tests/test_monitoring.py",
+        "src/{package}/monitoring",
+        "tests/monitoring",
     ],
     ("cicd_platform", "github_actions"): [".github"],
     ("cicd_platform", "gitlab"): [".gitlab-ci.yml"],
     ("cicd_platform", "azure_devops"): ["azure-pipelines.yml"],
 }
 
-SHARED_FOLDERS = ["conf"]
-
 
 def remove_unchosen(root):
+    unwanted = set()
     for (question, keep_when), paths in OPTIONAL_PATHS.items():
         for relative in paths:
             relative = relative.format(package=ANSWERS["package_name"])
-            path = root / relative
-            if not path.exists():
+            if not (root / relative).exists():
                 # A stale table would silently ship files of unchosen options; fail loudly instead.
                 sys.exit(f"ERROR: post-generation table names {relative}, which the template lacks")
-            if ANSWERS[question] == keep_when:
-                continue
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-    # Folders shared by options (conf/) go when none of their files stayed.
-    for folder in SHARED_FOLDERS:
-        if not any((root / folder).iterdir()):
-            (root / folder).rmdir()
+            if ANSWERS[question] != keep_when:
+                unwanted.add(relative)
+    # Deepest first, so a file inside an already removed folder is never looked for.
+    for relative in sorted(unwanted, key=lambda p: p.count("/"), reverse=True):
+        path = root / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def print_next_steps():

@@ -1,22 +1,27 @@
-"""The monitoring part of a rendered project: conf/monitoring.yml holds the seed's thresholds once,
-its monitor is a valid quality monitor for the answered problem type, and the monitoring job, the
-notifications and the schedules agree with it."""
+"""The monitoring part of a rendered project: conf/thresholds.yml holds the seed's thresholds once
+(no Python or bundle file repeats one), conf/monitoring.yml's monitor is a valid quality monitor for
+the answered problem type, and the monitoring job, the notifications and the schedules agree."""
 
-import ast
 import re
 
 import yaml
 from databricks.bundles.quality_monitors import QualityMonitor
 from test_bundle import load
 
-# The seed's checks (DESIGN.md, monitoring): check -> (limit key, limit, action).
+# The seed's checks (DESIGN.md, monitoring): check -> (section holding the limit, limit key,
+# limit, action). Latency and null rates share their limit with the smoke check and the gate.
 SEED = {
-    "model_quality": ("max_relative_drop", 0.05, "retrain"),
-    "data_drift": ("max_psi", 0.2, "alert"),
-    "prediction_drift": ("max_change", 0.10, "alert"),
-    "latency": ("max_p99_ms", 200, "alert"),
-    "data_quality": ("max_null_rate", 0.05, "block"),
-    "access_audit": ("max_denied", 0, "alert"),
+    "model_quality": ("monitoring.model_quality", "max_relative_drop", 0.05, "retrain"),
+    "data_drift": ("monitoring.data_drift", "max_psi", 0.2, "alert"),
+    "prediction_drift": ("monitoring.prediction_drift", "max_change", 0.10, "alert"),
+    "latency": ("latency", "max_p99_ms", 200, "alert"),
+    "data_quality": ("data_quality", "max_null_rate", 0.05, "alert"),
+    "access_audit": ("monitoring.access_audit", "max_denied", 0, "alert"),
+}
+# The promotion limits per problem type: metric -> (bound, limit).
+PROMOTION = {
+    "classification": {"accuracy": ("min", 0.70), "f1": ("min", 0.55)},
+    "regression": {"relative_rmse": ("max", 0.80), "r2": ("min", 0.35)},
 }
 MONITORING_FILES = (
     "conf/monitoring.yml",
@@ -31,6 +36,16 @@ def conf(project):
     return yaml.safe_load((project / "conf" / "monitoring.yml").read_text())
 
 
+def thresholds(project):
+    return yaml.safe_load((project / "conf" / "thresholds.yml").read_text())
+
+
+def section(settings, dotted):
+    for key in dotted.split("."):
+        settings = settings[key]
+    return settings
+
+
 def cron_hour(expression):
     seconds, minutes, hours, *_ = expression.split()
     assert (seconds, minutes) == ("0", "0"), expression
@@ -41,75 +56,79 @@ def monitoring_on(project, answers):
     on = answers["include_monitoring"] == "yes"
     for name in MONITORING_FILES:
         assert (project / name).exists() == on, name
-    assert (project / "src" / answers["package_name"] / "monitoring.py").exists() == on
+    assert (project / "src" / answers["package_name"] / "monitoring").is_dir() == on
     return on
 
 
 def test_thresholds_are_the_seeds_and_set_once(project, answers):
-    if not monitoring_on(project, answers):
-        return
-    checks = conf(project)["checks"]
-    assert set(checks) == set(SEED)
-    for check, (key, limit, action) in SEED.items():
-        assert checks[check][key] == limit, check
-        assert checks[check]["action"] == action, check
-    metric = "accuracy" if answers["problem_type"] == "classification" else "rmse"
-    assert checks["model_quality"]["metric"] == metric
-    # The limits live in conf/monitoring.yml only: no bundle file repeats them.
+    settings = thresholds(project)
+    limits = settings["promotion"]["limits"]
+    expected = PROMOTION[answers["problem_type"]]
+    assert {metric: next(iter(bound.items())) for metric, bound in limits.items()} == expected
+    assert settings["data_quality"] == {"max_null_rate": 0.05, "action": "block"}
+    limit_keys = {"min_improvement", "max_null_rate"} | {key for _, key, _, _ in SEED.values()}
+    if monitoring_on(project, answers):
+        checks = settings["monitoring"]
+        assert set(checks) == set(SEED)
+        for check, (where, key, limit, action) in SEED.items():
+            assert section(settings, where)[key] == limit, check
+            assert checks[check]["action"] == action, check
+        metric = "accuracy" if answers["problem_type"] == "classification" else "rmse"
+        assert checks["model_quality"]["metric"] == metric
+    else:
+        assert "monitoring" not in settings
+    # The limits live in conf/thresholds.yml only: no bundle file repeats them (the project's
+    # tests/test_settings.py shows that each of them changes a decision).
     for path in (project / "resources").glob("*.yml"):
         text = path.read_text()
-        for key, _, _ in SEED.values():
+        for key in limit_keys:
             assert key not in text, f"{path.name} repeats {key}"
-
-
-def test_quality_gate_default_equals_the_conf(project, answers):
-    # Without monitoring the gate uses its constant; with it, conf/monitoring.yml. Both must agree.
-    source = (project / "src" / answers["package_name"] / "features" / "quality.py").read_text()
-    constants = {
-        node.targets[0].id: node.value.value
-        for node in ast.parse(source).body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-    }
-    assert constants["MAX_NULL_RATE"] == SEED["data_quality"][1]
-    if monitoring_on(project, answers):
-        assert (
-            conf(project)["checks"]["data_quality"]["max_null_rate"] == constants["MAX_NULL_RATE"]
-        )
 
 
 def test_monitor_is_a_valid_quality_monitor_for_the_problem_type(project, answers):
     if not monitoring_on(project, answers):
         return
     monitor = conf(project)["monitor"]
+    assert set(monitor) == {"granularities", "schedule", "notifications"}
     catalog, schema, model = answers["prod_catalog"], answers["uc_schema"], answers["model_name"]
-    # The names the monitor command adds (monitoring.monitor_spec), composed as config.Names does.
+    # What monitoring/run.py's monitor_spec adds: names composed as config.Names does, and the
+    # columns batch inference writes (config.py) with the label of the model contract.
     spec = {
         "table_name": f"{catalog}.{schema}.{model}_predictions",
         "baseline_table_name": f"{catalog}.{schema}.{model}_predictions_baseline",
         "output_schema_name": f"{catalog}.{schema}",
         "assets_dir": "/Workspace/Users/someone/.bundle/x/prod/monitoring",
-        **monitor,
+        "inference_log": {
+            "problem_type": f"PROBLEM_TYPE_{answers['problem_type'].upper()}",
+            "prediction_col": "prediction",
+            "label_col": "target",
+            "model_id_col": "model_version",
+            "timestamp_col": "scored_at",
+            "granularities": monitor["granularities"],
+        },
+        "schedule": monitor["schedule"],
+        "notifications": monitor["notifications"],
     }
     QualityMonitor.from_dict(spec)
-    log = monitor["inference_log"]
-    assert log["problem_type"] == f"PROBLEM_TYPE_{answers['problem_type'].upper()}"
-    assert log["granularities"] == ["1 day"]
-    assert (log["prediction_col"], log["label_col"]) == ("prediction", "target")
-    assert (log["model_id_col"], log["timestamp_col"]) == ("model_version", "scored_at")
-    # Those columns are the ones batch inference writes.
+    assert monitor["granularities"] == ["1 day"]
     package = project / "src" / answers["package_name"]
-    inference = (package / "inference.py").read_text()
-    for column in ("model_version", "scored_at", "prediction"):
-        assert re.search(rf"[\"']{column}[\"']", inference), column
-    assert re.search(r'^LABEL = "target"$', (package / "config.py").read_text(), re.M)
-    assert 'f"{self.model_name}_predictions"' in (package / "config.py").read_text()
+    config = (package / "config.py").read_text()
+    for constant, column in (
+        ("PREDICTION", "prediction"),
+        ("MODEL_VERSION", "model_version"),
+        ("SCORED_AT", "scored_at"),
+    ):
+        assert re.search(rf'^{constant} = "{column}"$', config, re.M), column
+    assert re.search(r'^LABEL = "target"$', (package / "model" / "data.py").read_text(), re.M)
+    assert 'f"{self.model_name}_predictions"' in config
+    run = (package / "monitoring" / "run.py").read_text()
+    assert '"problem_type": f"PROBLEM_TYPE_{model.problem_type.upper()}"' in run
 
 
 def test_notifications_reach_the_alert_address(project, answers):
     if not monitoring_on(project, answers):
         return
     settings = conf(project)
-    assert settings["alerts"]["email"] == answers["alert_email"]
     assert settings["monitor"]["notifications"]["on_failure"]["email_addresses"] == [
         answers["alert_email"]
     ]

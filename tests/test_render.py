@@ -26,31 +26,61 @@ NOTEBOOKS = (
 # Rendered only with include_monitoring=yes, include_serving=yes.
 MONITORING_NOTEBOOKS = ("monitor", "alert")
 SERVING_NOTEBOOKS = ("deploy_endpoint", "smoke_check")
+# Template-owned plumbing of every render.
 PACKAGE_MODULES = (
     "__init__.py",
     "__main__.py",
     "cli.py",
     "config.py",
-    "platform.py",
-    "sample.py",
-    "training.py",
-    "validation.py",
-    "registry.py",
+    "context.py",
+    "contract.py",
+    "data_quality.py",
+    "errors.py",
+    "feature_pipeline.py",
     "inference.py",
-    "features/__init__.py",
-    "features/user_features.py",
-    "features/item_features.py",
-    "features/quality.py",
+    "registry.py",
+    "sample_data.py",
+    "settings.py",
+    "train.py",
+    "validation.py",
+    "runtime/__init__.py",
+    "runtime/base.py",
+    "runtime/local.py",
+    "runtime/databricks.py",
+)
+# Team-owned: the model (pyproject.toml's [tool.cruft] skip).
+MODEL_MODULES = ("model/__init__.py", "model/data.py", "model/features.py", "model/estimator.py")
+SERVING_MODULES = (
+    "__init__.py",
+    "backend.py",
+    "commands.py",
+    "databricks.py",
+    "deploy.py",
+    "endpoint.py",
+    "local.py",
+    "settings.py",
+)
+MONITORING_MODULES = (
+    "__init__.py",
+    "backend.py",
+    "checks.py",
+    "commands.py",
+    "databricks.py",
+    "local.py",
+    "run.py",
+    "settings.py",
+    "statistics.py",
 )
 PROJECT_TESTS = (
     "conftest.py",
     "test_cli.py",
     "test_config.py",
-    "test_features.py",
+    "test_data_quality.py",
     "test_lifecycle.py",
     "test_local_run.py",
+    "test_model.py",
     "test_notebooks.py",
-    "test_quality.py",
+    "test_runtime.py",
 )
 
 
@@ -68,26 +98,33 @@ def expected_files(answers):
         "resources/rollback.yml",
     }
     files |= {f"notebooks/{name}.py" for name in NOTEBOOKS}
-    files |= {f"src/{package}/{module}" for module in PACKAGE_MODULES}
+    files |= {f"src/{package}/{module}" for module in PACKAGE_MODULES + MODEL_MODULES}
     files |= {f"tests/{module}" for module in PROJECT_TESTS}
-    if answers["include_feature_store"] == "yes":
-        files.add("resources/feature-engineering.yml")
+    files.add("conf/thresholds.yml")
+    feature_store = answers["include_feature_store"] == "yes"
+    if feature_store:
+        files |= {
+            "resources/feature-engineering.yml",
+            f"src/{package}/runtime/feature_engineering.py",
+        }
     if answers["include_monitoring"] == "yes":
         files |= {
             "conf/monitoring.yml",
             "sql/access_audit.sql",
             "resources/monitoring.yml",
-            f"src/{package}/monitoring.py",
-            "tests/test_monitoring.py",
+            "tests/monitoring/test_monitoring.py",
         }
+        files |= {f"src/{package}/monitoring/{module}" for module in MONITORING_MODULES}
         files |= {f"notebooks/{name}.py" for name in MONITORING_NOTEBOOKS}
     if answers["include_serving"] == "yes":
         files |= {
             "conf/serving.yml",
             "resources/serving.yml",
-            f"src/{package}/serving.py",
-            "tests/test_serving.py",
+            "tests/serving/test_serving.py",
         }
+        files |= {f"src/{package}/serving/{module}" for module in SERVING_MODULES}
+        if feature_store:
+            files.add(f"src/{package}/serving/online_store.py")
         files |= {f"notebooks/{name}.py" for name in SERVING_NOTEBOOKS}
     files |= {".pre-commit-config.yaml", ".yamllint.yml"}
     files |= {

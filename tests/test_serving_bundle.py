@@ -18,7 +18,7 @@ def serving_on(project, answers):
     on = answers["include_serving"] == "yes"
     for name in SERVING_FILES:
         assert (project / name).exists() == on, name
-    assert (project / "src" / answers["package_name"] / "serving.py").exists() == on
+    assert (project / "src" / answers["package_name"] / "serving").is_dir() == on
     return on
 
 
@@ -70,14 +70,11 @@ def test_sizes_and_the_one_latency_budget(project, answers):
     assert sizes["staging"]["scale_to_zero"] is True
     assert sizes["prod"]["scale_to_zero"] is False
     assert {size["workload_size"] for size in sizes.values()} <= {"Small", "Medium", "Large"}
-    budget_key, seed_budget, _ = SEED["latency"]
-    if answers["include_monitoring"] == "yes":
-        # Set once, in conf/monitoring.yml; the smoke check reads it from there.
-        assert budget_key not in conf["smoke_check"]
-        monitoring = yaml.safe_load((project / "conf" / "monitoring.yml").read_text())
-        assert monitoring["checks"]["latency"][budget_key] == seed_budget
-    else:
-        assert conf["smoke_check"][budget_key] == seed_budget
+    where, budget_key, seed_budget, _ = SEED["latency"]
+    # Set once, in conf/thresholds.yml; the smoke check (and the monitoring check) read it there.
+    assert budget_key not in conf["smoke_check"]
+    settings = yaml.safe_load((project / "conf" / "thresholds.yml").read_text())
+    assert settings[where][budget_key] == seed_budget
     online = conf.get("online_store")
     assert (online is not None) == (answers["include_feature_store"] == "yes")
     if online:
@@ -90,4 +87,5 @@ def test_settings_travel_with_the_package(project, answers):
     pyproject = (project / "pyproject.toml").read_text()
     package = answers["package_name"]
     assert f'"conf/serving.yml" = "{package}/conf/serving.yml"' in pyproject
+    assert f'"conf/thresholds.yml" = "{package}/conf/thresholds.yml"' in pyproject
     assert '"PyYAML==' in pyproject

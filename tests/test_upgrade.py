@@ -1,10 +1,11 @@
 """Template upgrades with cruft, as a team runs them.
 
-The base is the previous release, found from git history (the last commit of main that carried the
-previous `_template_version`), or $UC_MLOPS_PREVIOUS_RELEASE. Until a second version exists, the base
-is BOOTSTRAP_BASE: an earlier commit of main that rendered and passed the suite. A throwaway template
-repository holds the base and the current working tree as two commits; projects are created with
-`cruft create` at the first and updated with `cruft update` to the second.
+Two bases: the previous release, found from git history (the last commit of main that carried the
+previous `_template_version`, or $UC_MLOPS_PREVIOUS_RELEASE), and OLDEST_LIFECYCLE, the oldest commit
+of main that rendered a lifecycle package. A throwaway template repository holds a base and the
+current working tree as two commits; projects are created with `cruft create` at the first, updated
+with `cruft update` to the second, put through the CHANGELOG's upgrade notes, and must then equal a
+fresh render, keep the team's edit, and (slow) install and pass their own tests.
 """
 
 import filecmp
@@ -19,12 +20,13 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
+from test_generated_project import install, project_python  # noqa: F401 (a fixture)
 from variants import CUSTOM_NAMES, TEMPLATE
 
 CRUFT = Path(sys.executable).with_name("cruft")
 PREVIOUS_ENV = "UC_MLOPS_PREVIOUS_RELEASE"
-# 0.1.0 in development: template, bundle, lifecycle package and CI landed and the suite passed.
-BOOTSTRAP_BASE = "1e3a2ac8d3a58af83bbd082772bc5f509520a2a2"
+# 0.1.0 in development: the first commit whose render had the lifecycle package, CI and bundle.
+OLDEST_LIFECYCLE = "1e3a2ac8d3a58af83bbd082772bc5f509520a2a2"
 CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.M)
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "uc-mlops tests",
@@ -91,12 +93,10 @@ def previous_release():
             break  # older than the template itself
         if version_at(commit) != current:
             return commit, f"last commit carrying {version_at(commit)}"
-    return BOOTSTRAP_BASE, "bootstrap base (only one version released so far)"
+    return OLDEST_LIFECYCLE, "oldest lifecycle commit (only one version released so far)"
 
 
-@pytest.fixture(scope="session")
-def base_commit():
-    commit, how = previous_release()
+def checked(commit, how):
     if subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=TEMPLATE).returncode:
         pytest.fail(
             f"upgrade base {commit} ({how}) is not in this clone's history; fetch the full history "
@@ -107,8 +107,35 @@ def base_commit():
 
 
 @pytest.fixture(scope="session")
-def template_repo(tmp_path_factory, base_commit):
-    """A git repository whose first commit is the base and whose second is the working tree."""
+def base_commit():
+    return checked(*previous_release())
+
+
+BASES = {
+    "previous-release": previous_release,
+    "oldest-lifecycle": lambda: (OLDEST_LIFECYCLE, "the oldest lifecycle commit"),
+}
+# (base, variant) pairs whose updated project is installed and runs its own tests (slow).
+INSTALLED = {
+    ("previous-release", "custom-gitlab-regression"),
+    ("oldest-lifecycle", "custom-azure-devops-feature-store"),
+}
+
+
+@pytest.fixture(scope="session")
+def template_repos(tmp_path_factory):
+    """Per base, a git repository whose first commit is the base and second the working tree."""
+    repos = {}
+
+    def repo_for(base):
+        if base not in repos:
+            repos[base] = make_template_repo(tmp_path_factory, checked(*BASES[base]()))
+        return repos[base]
+
+    return repo_for
+
+
+def make_template_repo(tmp_path_factory, base_commit):
     repo = tmp_path_factory.mktemp("template-repo")
     git("init", "-q", "-b", "main", cwd=repo)
     archive = subprocess.run(
@@ -229,9 +256,30 @@ def test_changelog_has_the_current_version_with_upgrade_notes():
     assert "### Upgrade notes" in section
 
 
-@pytest.mark.parametrize("name", list(UPGRADE_VARIANTS))
-def test_cruft_update_from_previous_release(tmp_path, template_repo, name):
-    template, old, new = template_repo
+def upgrade_steps(package):
+    """The commands of the CHANGELOG's upgrade notes for every version since the base, in order."""
+    changelog = (TEMPLATE / "CHANGELOG.md").read_text()
+    commands = []
+    for section in re.split(r"^## ", changelog, flags=re.M)[1:]:
+        version = section.split()[0]
+        if version == "0.1.0":
+            break  # the bases carry 0.1.0
+        notes = section.split("### Upgrade notes", 1)[1]
+        for block in re.findall(r"```bash\n(.*?)```", notes, flags=re.S):
+            commands += [line.strip() for line in block.splitlines() if line.strip()]
+    return [command.replace("<package>", package) for command in commands]
+
+
+@pytest.mark.parametrize(
+    ("base", "name"),
+    [
+        pytest.param(base, name, marks=[pytest.mark.slow] if (base, name) in INSTALLED else [])
+        for base in BASES
+        for name in UPGRADE_VARIANTS
+    ],
+)
+def test_cruft_update(tmp_path, template_repos, base, name, request):
+    template, old, new = template_repos(base)
     answers = UPGRADE_VARIANTS[name]
 
     untouched = create(template, old, answers, tmp_path / "untouched")
@@ -259,14 +307,43 @@ def test_cruft_update_from_previous_release(tmp_path, template_repo, name):
         assert json.loads((project / ".cruft.json").read_text())["commit"] == new
     assert features.read_text().endswith(team_line), "the team edit was lost"
 
+    # The upgrade notes, as a team follows them: the edit moves into the new model package, then
+    # the notes' commands run.
+    model_features = edited / "src" / package / "model" / "features.py"
+    model_features.write_text(model_features.read_text() + team_line)
+    steps = upgrade_steps(package)
+    for project in (untouched, edited):
+        for command in steps:
+            result = subprocess.run(
+                command, shell=True, cwd=project, capture_output=True, text=True
+            )
+            assert result.returncode == 0, f"{command}: {result.stderr}"
+        commit_all(project, "upgrade notes")
+    assert model_features.read_text().endswith(team_line), "the team edit was lost"
+
     fresh = create(template, new, answers, tmp_path / "fresh")
-    skipped = tuple(skipped_paths(fresh))
     assert files(untouched) == files(fresh)
     for name in files(fresh):
         if name == ".cruft.json":
             continue
-        expected = old_render.get(name) if name.startswith(skipped) else (fresh / name).read_bytes()
+        expected = (fresh / name).read_bytes()
         assert (untouched / name).read_bytes() == expected, f"{name} differs from a fresh render"
+    assert set(old_render) - set(files(fresh)) == set(old_render) - set(files(untouched))
+
+    if (base, name) in INSTALLED:
+        # An upgraded project that no longer works is the failure that matters: install the
+        # edited one (the team's change included) and run its own tests.
+        python = request.getfixturevalue("project_python")
+        install(python, edited)
+        result = subprocess.run(
+            [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
+            cwd=edited,
+            capture_output=True,
+            text=True,
+        )
+        summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        assert " passed" in summary, summary
 
 
 def test_team_owned_paths_exist_and_are_documented(tmp_path):

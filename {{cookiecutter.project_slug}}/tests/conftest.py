@@ -7,9 +7,11 @@ import pytest
 from pyspark.sql import SparkSession
 
 from {{ cookiecutter.package_name }}.config import Names
-from {{ cookiecutter.package_name }}.features import write_feature_tables
-from {{ cookiecutter.package_name }}.platform import LocalPlatform, local_spark
-from {{ cookiecutter.package_name }}.sample import write_sample
+from {{ cookiecutter.package_name }}.feature_pipeline import write_feature_tables
+from {{ cookiecutter.package_name }}.model import MODEL
+from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime, local_spark
+from {{ cookiecutter.package_name }}.sample_data import write_sample
+from {{ cookiecutter.package_name }}.settings import Thresholds, load_thresholds
 
 # Small enough to keep the suite quick, large enough for a stable signal.
 TEST_ROWS = 3000
@@ -23,11 +25,11 @@ def spark() -> Iterator[SparkSession]:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: SparkSession) -> LocalPlatform:
-    """A local platform whose tables and MLflow store live in this test's temp dir."""
+def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: SparkSession) -> LocalRuntime:
+    """A local runtime whose tables and MLflow store live in this test's temp dir."""
     monkeypatch.chdir(tmp_path)
-    local = LocalPlatform(root=tmp_path / ".local", spark=spark)
-    local.configure_mlflow("tests")
+    local = LocalRuntime(root=tmp_path / ".local", spark=spark)
+    local.configure_mlflow(Names.resolve("dev"), "tests")
     return local
 
 
@@ -36,9 +38,14 @@ def names() -> Names:
     return Names.resolve("dev")
 
 
+@pytest.fixture(scope="session")
+def thresholds() -> Thresholds:
+    return load_thresholds(MODEL)
+
+
 @pytest.fixture
-def world(platform: LocalPlatform, names: Names) -> LocalPlatform:
+def world(runtime: LocalRuntime, names: Names, thresholds: Thresholds) -> LocalRuntime:
     """Source tables and feature tables written for a small synthetic sample."""
-    write_sample(platform, names, seed=3, rows=TEST_ROWS)
-    write_feature_tables(platform, names)
-    return platform
+    write_sample(runtime, names, seed=3, rows=TEST_ROWS)
+    write_feature_tables(runtime, names, thresholds.data_quality)
+    return runtime

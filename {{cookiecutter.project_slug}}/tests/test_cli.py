@@ -9,12 +9,11 @@ import pytest
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import Names
-from {{ cookiecutter.package_name }}.platform import LocalPlatform
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     capsys.readouterr()
-    assert cli.main([*argv, "--platform", "local", "--json"]) == 0
+    assert cli.main([*argv, "--runtime", "local", "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -33,8 +32,3 @@ def test_stage_commands_chain(capsys: pytest.CaptureFixture[str], names: Names) 
 
     scored = run_json(capsys, "batch-inference")
     assert (scored["table"], scored["model_version"]) == (names.predictions, trained["version"])
-
-
-def test_task_values_are_recorded_locally(world: LocalPlatform) -> None:
-    world.set_task_value("passed", True)
-    assert world.task_values == {"passed": True}

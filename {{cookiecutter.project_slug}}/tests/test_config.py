@@ -18,7 +18,7 @@ def test_three_part_model_name_sets_catalog_and_schema() -> None:
         "dev_jane_ml",
         "dev_jane_churn",
     )
-    assert names.user_features == "dev_cat.dev_jane_ml.user_features"
+    assert names.table("x") == "dev_cat.dev_jane_ml.x"
 
 
 def test_contradicting_overrides_are_rejected() -> None:

@@ -8,69 +8,88 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }} import cli, config, registry
-from {{ cookiecutter.package_name }}.config import LABEL, Names
+from {{ cookiecutter.package_name }} import cli, registry
+from {{ cookiecutter.package_name }}.config import Names
 from {{ cookiecutter.package_name }}.inference import batch_inference
-from {{ cookiecutter.package_name }}.platform import LocalPlatform
-from {{ cookiecutter.package_name }}.training import train
+from {{ cookiecutter.package_name }}.model import MODEL
+from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+from {{ cookiecutter.package_name }}.settings import Thresholds
+from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validate
 
+LABEL = MODEL.label
 
-def shuffle_labels(platform: LocalPlatform, names: Names) -> pd.DataFrame:
+
+def labels_table(names: Names) -> str:
+    return names.table(MODEL.labels.name)
+
+
+def feature_columns(runtime: LocalRuntime, names: Names) -> set[str]:
+    """Every column of the model's feature tables but their keys."""
+    columns = set()
+    for table in MODEL.feature_tables:
+        columns |= set(runtime.read_table(names.table(table.name)).columns) - {table.key}
+    return columns
+
+
+def shuffle_labels(runtime: LocalRuntime, names: Names) -> pd.DataFrame:
     """Replace the labels with a permutation (destroying the signal); return the originals."""
-    original = platform.read_table(names.labels).toPandas()
+    original = runtime.read_table(labels_table(names)).toPandas()
     shuffled = original.copy()
     shuffled[LABEL] = np.random.default_rng(0).permutation(shuffled[LABEL].to_numpy())
-    platform.write_table(names.labels, platform.spark.createDataFrame(shuffled))
+    runtime.write_table(labels_table(names), runtime.spark.createDataFrame(shuffled))
     return original
 
 
-def restore_labels(platform: LocalPlatform, names: Names, original: pd.DataFrame) -> None:
-    platform.write_table(names.labels, platform.spark.createDataFrame(original))
+def restore_labels(runtime: LocalRuntime, names: Names, original: pd.DataFrame) -> None:
+    runtime.write_table(labels_table(names), runtime.spark.createDataFrame(original))
 
 
-def train_degraded(platform: LocalPlatform, names: Names) -> int:
-    original = shuffle_labels(platform, names)
-    version = train(platform, names).version
-    restore_labels(platform, names, original)
+def train_degraded(runtime: LocalRuntime, names: Names) -> int:
+    original = shuffle_labels(runtime, names)
+    version = train(runtime, names).version
+    restore_labels(runtime, names, original)
     return version
 
 
-def test_train_registers_version_and_challenger(world: LocalPlatform, names: Names) -> None:
+def test_train_registers_version_and_challenger(world: LocalRuntime, names: Names) -> None:
     result = train(world, names)
     registry.set_challenger(MlflowClient(), names.model, result.version)
 
     assert result.version == 1
     assert registry.aliases(MlflowClient(), names.model) == {registry.CHALLENGER: "1"}
-    expected = {"accuracy", "f1"} if config.PROBLEM_TYPE == "classification" else {"rmse", "r2"}
-    assert expected <= result.metrics.keys()
+    assert set(result.metrics) == set(MODEL.metric_names)
     run = mlflow.get_run(result.run_id)
-    assert run.data.params["problem_type"] == config.PROBLEM_TYPE
+    assert {k: str(v) for k, v in MODEL.params.items()}.items() <= run.data.params.items()
     assert set(run.data.metrics) == {f"holdout_{k}" for k in result.metrics}
 
     info = mlflow.models.get_model_info(f"models:/{names.model}@challenger")
     inputs = info.signature.inputs.input_names()
-    assert {"user_events", "price"} <= set(inputs)
-    assert not {"user_id", "item_id", LABEL} & set(inputs)
+    assert set(inputs) == feature_columns(world, names)
+    assert not {*MODEL.keys, LABEL} & set(inputs)
     assert info.signature.outputs is not None
 
 
-def test_validation_rescores_the_training_holdout(world: LocalPlatform, names: Names) -> None:
+def test_validation_rescores_the_training_holdout(
+    world: LocalRuntime, names: Names, thresholds: Thresholds
+) -> None:
     trained = train(world, names)
-    validated = validate(world, names, trained.version)
+    validated = validate(world, names, trained.version, thresholds.promotion)
     # Same holdout, same model: the registered model reproduces the training metrics.
     assert validated.candidate_metrics == pytest.approx(trained.metrics)
     assert validated.passed
     assert "no champion yet: thresholds alone decide" in validated.reasons
 
 
-def test_degraded_challenger_is_refused(world: LocalPlatform, names: Names) -> None:
+def test_degraded_challenger_is_refused(
+    world: LocalRuntime, names: Names, thresholds: Thresholds
+) -> None:
     client = MlflowClient()
     champion = train(world, names).version
     registry.promote(client, names.model, champion)
     degraded = train_degraded(world, names)
 
-    result = validate(world, names, degraded)
+    result = validate(world, names, degraded, thresholds.promotion)
 
     assert not result.passed
     assert result.champion_version == champion
@@ -80,14 +99,14 @@ def test_degraded_challenger_is_refused(world: LocalPlatform, names: Names) -> N
 
 
 def test_better_challenger_is_promoted_and_can_be_rolled_back(
-    world: LocalPlatform, names: Names
+    world: LocalRuntime, names: Names, thresholds: Thresholds
 ) -> None:
     client = MlflowClient()
     weak = train_degraded(world, names)
     registry.promote(client, names.model, weak)  # bootstrap: a poor first champion
     strong = train(world, names).version
 
-    result = validate(world, names, strong)
+    result = validate(world, names, strong, thresholds.promotion)
     assert result.passed, result.reasons
     assert any(reason.startswith("beats champion") for reason in result.reasons)
 
@@ -117,14 +136,14 @@ def test_better_challenger_is_promoted_and_can_be_rolled_back(
 
 
 def test_rollback_command_refuses_without_history(
-    world: LocalPlatform, names: Names, capsys: pytest.CaptureFixture[str]
+    world: LocalRuntime, names: Names, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = MlflowClient()
     registry.promote(client, names.model, train(world, names).version)
     before = registry.aliases(client, names.model)
     capsys.readouterr()  # drop the registration chatter
 
-    assert cli.main(["rollback", "--platform", "local"]) == 1
+    assert cli.main(["rollback", "--runtime", "local"]) == 1
 
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1
@@ -132,7 +151,7 @@ def test_rollback_command_refuses_without_history(
     assert registry.aliases(client, names.model) == before
 
 
-def test_batch_inference_writes_monitoring_shape(world: LocalPlatform, names: Names) -> None:
+def test_batch_inference_writes_monitoring_shape(world: LocalRuntime, names: Names) -> None:
     client = MlflowClient()
     version = train(world, names).version
     registry.promote(client, names.model, version)
@@ -141,9 +160,9 @@ def test_batch_inference_writes_monitoring_shape(world: LocalPlatform, names: Na
 
     table = world.read_table(names.predictions)
     columns = set(table.columns)
-    assert {"user_id", "item_id", "prediction", LABEL, "model_version", "scored_at"} <= columns
-    assert {"user_events", "item_avg_rating"} <= columns
-    labels = world.read_table(names.labels)
+    assert {*MODEL.keys, "prediction", LABEL, "model_version", "scored_at"} <= columns
+    assert feature_columns(world, names) <= columns
+    labels = world.read_table(labels_table(names))
     summary = table.groupBy("model_version").count().collect()
     assert [(row["model_version"], row["count"]) for row in summary] == [(version, labels.count())]
     assert (result.model_version, result.rows) == (version, labels.count())

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.config import Names
+from {{ cookiecutter.package_name }}.model import MODEL
 
 
 def local_run(cwd: Path) -> dict[str, Any]:
@@ -28,11 +30,13 @@ def local_run(cwd: Path) -> dict[str, Any]:
 
 def test_local_run_twice(tmp_path: Path) -> None:
     first = local_run(tmp_path)
-    expected_model = f"{config.CATALOGS['dev']}.{config.SCHEMA}.{config.MODEL_NAME}"
-    assert first["model_name"] == expected_model
+    names = Names.resolve("dev")
+    assert first["model_name"] == names.model
     assert (first["version"], first["promoted"], first["champion_version"]) == (1, True, 1)
     assert first["validated_against"] is None
-    assert first["rows_scored"] >= 10_000
+    tables = tmp_path / ".local" / "tables" / names.catalog / names.schema
+    labels = pq.read_table(tables / MODEL.labels.name)
+    assert first["rows_scored"] == labels.num_rows > 0
 
     second = local_run(tmp_path)
     assert second["version"] == 2
@@ -43,15 +47,17 @@ def test_local_run_twice(tmp_path: Path) -> None:
     assert second["promoted"] is False
     assert second["champion_version"] == 1
     assert any(reason.startswith("does not beat champion") for reason in second["reasons"])
-    if config.SERVING:
-        # The local endpoint serves the champion, whichever run trained it.
-        for run in (first, second):
-            served = run["serving"]
-            assert served["version"] == run["champion_version"] == 1
-            smoke = served["smoke_check"]
-            assert smoke["version"] == 1
-            assert smoke["p99_ms"] <= smoke["max_p99_ms"]
-    if config.MONITORING and config.SERVING:
-        latency = [r for r in second["monitoring"]["results"] if r["check"] == "latency"]
-        assert [r["ok"] for r in latency] == [True], latency
+{%- if cookiecutter.include_serving == "yes" %}
+    # The local endpoint serves the champion, whichever run trained it.
+    for run in (first, second):
+        served = run["serving"]
+        assert served["version"] == run["champion_version"] == 1
+        smoke = served["smoke_check"]
+        assert smoke["version"] == 1
+        assert smoke["p99_ms"] <= smoke["max_p99_ms"]
+{%- endif %}
+{%- if cookiecutter.include_monitoring == "yes" and cookiecutter.include_serving == "yes" %}
+    latency = [r for r in second["monitoring"]["results"] if r["check"] == "latency"]
+    assert [r["ok"] for r in latency] == [True], latency
+{%- endif %}
     assert (tmp_path / ".local" / "mlflow.db").exists()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.cli import COMMANDS
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.py"))
@@ -23,9 +22,15 @@ def test_all_stages_have_a_notebook() -> None:
         "promote",
         "batch_inference",
         "rollback",
-    } | ({"monitor", "alert"} if config.MONITORING else set()) | (
-        {"deploy_endpoint", "smoke_check"} if config.SERVING else set()
-    )
+{%- if cookiecutter.include_monitoring == "yes" %}
+        "monitor",
+        "alert",
+{%- endif %}
+{%- if cookiecutter.include_serving == "yes" %}
+        "deploy_endpoint",
+        "smoke_check",
+{%- endif %}
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

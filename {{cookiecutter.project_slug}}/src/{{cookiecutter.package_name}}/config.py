@@ -16,21 +16,13 @@ CATALOGS = {
 PROJECT = "{{ cookiecutter.project_slug }}"
 SCHEMA = "{{ cookiecutter.uc_schema }}"
 MODEL_NAME = "{{ cookiecutter.model_name }}"
-PROBLEM_TYPE = "{{ cookiecutter.problem_type }}"  # or "{{ "regression" if cookiecutter.problem_type == "classification" else "classification" }}"
-# Unity Catalog feature tables + FeatureLookup, else plain Delta tables
-FEATURE_STORE = {{ "True" if cookiecutter.include_feature_store == "yes" else "False" }}
-# Lakehouse Monitoring, drift and quality checks (conf/monitoring.yml), else none
-MONITORING = {{ "True" if cookiecutter.include_monitoring == "yes" else "False" }}
-# A real-time endpoint serving @champion (conf/serving.yml), else batch scoring only
-SERVING = {{ "True" if cookiecutter.include_serving == "yes" else "False" }}
 
-PROBLEM_TYPES = ("classification", "regression")
-USER_KEY = "user_id"
-ITEM_KEY = "item_id"
-LABEL = "target"
 # Percentage of label rows (chosen by a hash of the keys) held out for evaluation.
 HOLDOUT_PERCENT = 20
-RANDOM_STATE = 42
+# Columns every inference table has besides the keys, features and label.
+PREDICTION = "prediction"
+MODEL_VERSION = "model_version"
+SCORED_AT = "scored_at"
 
 
 @dataclass(frozen=True)
@@ -49,57 +41,9 @@ class Names:
         return self.table(self.model_name)
 
     @property
-    def users(self) -> str:
-        return self.table("users")
-
-    @property
-    def items(self) -> str:
-        return self.table("items")
-
-    @property
-    def events(self) -> str:
-        return self.table("events")
-
-    @property
-    def labels(self) -> str:
-        return self.table(f"{self.model_name}_labels")
-
-    @property
-    def user_features(self) -> str:
-        return self.table("user_features")
-
-    @property
-    def item_features(self) -> str:
-        return self.table("item_features")
-
-    @property
     def predictions(self) -> str:
+        """The inference table batch inference appends to."""
         return self.table(f"{self.model_name}_predictions")
-
-    @property
-    def serving_table_prefix(self) -> str:
-        """Prefix of the serving endpoint's inference tables, e.g. ``<prefix>_payload``."""
-        return f"{self.model_name}_serving"
-
-    @property
-    def serving_payload(self) -> str:
-        """The endpoint's inference table: one row per request, with its latency."""
-        return self.table(f"{self.serving_table_prefix}{PAYLOAD_SUFFIX}")
-
-    @property
-    def endpoint(self) -> str:
-        """The serving endpoint. Endpoints are per workspace, not per catalog, so the name
-        carries catalog and schema: targets (and developers) sharing a workspace never clash."""
-        return bounded_name(f"{self.catalog}-{self.schema}-{self.model_name}", ENDPOINT_CHARACTERS)
-
-    def online_table(self, offline: str) -> str:
-        """The online copy of a feature table, published for the endpoint's feature lookups."""
-        return f"{offline}_online"
-
-    @property
-    def monitoring_baseline(self) -> str:
-        """The champion's scored holdout: what the monitor compares the predictions with."""
-        return self.table(f"{self.model_name}_predictions_baseline")
 
     @classmethod
     def resolve(
@@ -132,11 +76,7 @@ class Names:
         return cls(catalog or CATALOGS[target], schema or SCHEMA, model)
 
 
-# The AI Gateway names an endpoint's inference table <table_name_prefix>_payload.
-PAYLOAD_SUFFIX = "_payload"
-# Characters allowed in workspace-level names; both are limited to 63 characters.
-ENDPOINT_CHARACTERS = r"[A-Za-z0-9_-]"
-ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"  # a Lakebase database instance
+# Workspace-level names (endpoints, Lakebase instances) are limited to 63 characters.
 MAX_WORKSPACE_NAME = 63
 
 
@@ -151,34 +91,6 @@ def bounded_name(name: str, allowed: str, limit: int = MAX_WORKSPACE_NAME) -> st
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[: limit - len(digest) - 1]}-{digest}"
-
-
-def online_store(target: str) -> str:
-    """The online feature store (a Lakebase instance) the project's tables share in a target."""
-    return bounded_name(f"{PROJECT}-{target}".lower(), ONLINE_STORE_CHARACTERS)
-
-
-def problem_type() -> str:
-    """The configured problem type, read at call time so tests can switch it."""
-    if PROBLEM_TYPE not in PROBLEM_TYPES:
-        raise ValueError(f"PROBLEM_TYPE must be one of {PROBLEM_TYPES}, got {PROBLEM_TYPE!r}")
-    return PROBLEM_TYPE
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Gates a candidate must pass before it may become champion."""
-
-    min_accuracy: float = 0.70
-    min_f1: float = 0.55
-    max_relative_rmse: float = 0.80  # holdout RMSE divided by the holdout target's std
-    min_r2: float = 0.35
-    # The candidate must beat the champion's primary metric, by at least this much.
-    min_improvement: float = 0.0
-
-
-# Primary metric per problem type and whether higher is better.
-PRIMARY_METRIC = {"classification": ("f1", True), "regression": ("rmse", False)}
 
 
 def project_file(relative: str) -> Path:

@@ -1,4 +1,5 @@
-"""Batch inference with the champion into an inference table shaped for Lakehouse Monitoring."""
+"""The batch inference stage: score with the champion into an inference table shaped for
+Lakehouse Monitoring (keys, features, prediction, label when known, model version, time)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from . import config
-from .config import LABEL, Names
-from .platform import Platform
+from .config import MODEL_VERSION, PREDICTION, SCORED_AT, Names
+from .contract import ModelSpec
+from .errors import Refusal
+from .model import MODEL
 from .registry import CHAMPION, champion_version
-from .training import KEYS, feature_lookups, prediction_type
+from .runtime import Runtime
+from .train import feature_lookups
 
 
-class NoChampionError(RuntimeError):
-    """Batch inference needs a champion to score with."""
+class NoChampionError(Refusal):
+    """Scoring and serving need a champion."""
 
 
 @dataclass(frozen=True)
@@ -25,35 +28,36 @@ class InferenceResult:
     rows: int
 
 
-def batch_inference(
-    platform: Platform,
-    names: Names,
-    input_table: str | None = None,
-    problem_type: str | None = None,
-) -> InferenceResult:
-    """Score ``input_table`` (default: the label table) and append to the inference table."""
-    problem_type = problem_type or config.problem_type()
+def require_champion(names: Names) -> int:
     version = champion_version(MlflowClient(), names.model)
     if version is None:
         raise NoChampionError(f"{names.model} has no @{CHAMPION}; promote a version first")
-    source = platform.read_table(input_table or names.labels)
+    return version
+
+
+def batch_inference(
+    runtime: Runtime, names: Names, input_table: str | None = None, model: ModelSpec = MODEL
+) -> InferenceResult:
+    """Score ``input_table`` (default: the label table) and append to the inference table."""
+    version = require_champion(names)
+    source = runtime.read_table(input_table or names.table(model.labels.name))
     # Score the resolved version, not the alias, so model_version is exact even if
     # the alias moves while the job runs.
-    scored = platform.score(
+    scored = runtime.score(
         f"models:/{names.model}/{version}",
         source,
-        feature_lookups(names),
-        prediction_type(problem_type),
+        feature_lookups(names, model),
+        model.prediction_type,
     )
-    features = [c for c in scored.columns if c not in {*KEYS, LABEL, "prediction"}]
-    label = [LABEL] if LABEL in scored.columns else []
+    features = [c for c in scored.columns if c not in {*model.keys, model.label, PREDICTION}]
+    label = [model.label] if model.label in scored.columns else []
     output = scored.select(
-        *KEYS,
+        *model.keys,
         *features,
-        "prediction",
+        PREDICTION,
         *label,
-        F.lit(version).alias("model_version"),
-        F.current_timestamp().alias("scored_at"),
+        F.lit(version).alias(MODEL_VERSION),
+        F.current_timestamp().alias(SCORED_AT),
     )
-    platform.write_table(names.predictions, output, mode="append")
+    runtime.write_table(names.predictions, output, mode="append")
     return InferenceResult(names.predictions, version, source.count())

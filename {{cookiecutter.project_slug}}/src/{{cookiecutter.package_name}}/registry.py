@@ -12,6 +12,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
+from .errors import Refusal
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
@@ -19,7 +21,7 @@ PREVIOUS_CHAMPION = "previous_champion"
 PREVIOUS_TAG = "previous_champion_version"
 
 
-class NothingToRollBackError(RuntimeError):
+class NothingToRollBackError(Refusal):
     """There is no earlier champion to return to."""
 
 

@@ -1,4 +1,5 @@
-"""Validation: candidate vs champion on the same holdout, plus absolute thresholds."""
+"""The validation stage: the challenger vs the champion on the same holdout, plus the absolute
+limits of ``conf/thresholds.yml`` (promotion)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from dataclasses import dataclass, field
 
 from mlflow import MlflowClient
 
-from . import config
-from .config import LABEL, PRIMARY_METRIC, Names, Thresholds
-from .platform import Platform
+from .config import PREDICTION, Names
+from .contract import ModelSpec
+from .model import MODEL
 from .registry import champion_version
-from .training import KEYS, compute_metrics, feature_lookups, prediction_type, split_labels
+from .runtime import Runtime
+from .settings import Promotion
+from .train import feature_lookups, read_labels, split_labels
 
 # Float noise is not an improvement: a retrained identical model must not replace the champion.
 TOLERANCE = 1e-9
@@ -27,71 +30,60 @@ class ValidationResult:
 
 
 def evaluate(
-    platform: Platform, names: Names, model_uri: str, problem_type: str
+    runtime: Runtime, names: Names, model_uri: str, model: ModelSpec = MODEL
 ) -> dict[str, float]:
     """Score the holdout split with a registered model, the way batch inference would."""
-    _, holdout = split_labels(platform.read_table(names.labels))
-    scored = platform.score(
-        model_uri, holdout, feature_lookups(names), prediction_type(problem_type)
-    )
+    _, holdout = split_labels(read_labels(runtime, names, model), model)
+    scored = runtime.score(model_uri, holdout, feature_lookups(names, model), model.prediction_type)
     # Holdout-sized, label and prediction only; sorted so float sums add up the same every time.
-    pdf = scored.select(*KEYS, LABEL, "prediction").orderBy(*KEYS).toPandas()
-    return compute_metrics(problem_type, pdf[LABEL], pdf["prediction"])
+    pdf = scored.select(*model.keys, model.label, PREDICTION).orderBy(*model.keys).toPandas()
+    return model.compute_metrics(pdf[model.label], pdf[PREDICTION])
 
 
-def threshold_checks(
-    problem_type: str, metrics: dict[str, float], thresholds: Thresholds
-) -> list[tuple[bool, str]]:
-    """(ok, reason) for each absolute gate."""
-    if problem_type == "classification":
-        gates = [("accuracy", thresholds.min_accuracy, True), ("f1", thresholds.min_f1, True)]
-    else:
-        gates = [
-            ("relative_rmse", thresholds.max_relative_rmse, False),
-            ("r2", thresholds.min_r2, True),
-        ]
+def limit_checks(metrics: dict[str, float], promotion: Promotion) -> list[tuple[bool, str]]:
+    """(ok, reason) for each absolute limit."""
     checks = []
-    for metric, limit, is_minimum in gates:
-        value = metrics[metric]
-        ok = value >= limit if is_minimum else value <= limit
+    for limit in promotion.limits:
+        value = metrics[limit.metric]
+        ok = limit.holds(value)
+        is_minimum = limit.bound == "min"
         relation = (">=" if ok else "<") if is_minimum else ("<=" if ok else ">")
         verdict = "ok" if ok else "too low" if is_minimum else "too high"
-        checks.append((ok, f"{metric} {value:.4f} {relation} {limit:.4f} ({verdict})"))
+        checks.append((ok, f"{limit.metric} {value:.4f} {relation} {limit.value:.4f} ({verdict})"))
     return checks
 
 
 def compare_with_champion(
-    problem_type: str,
     candidate: dict[str, float],
     champion: dict[str, float],
     champion_version: int,
     min_improvement: float,
+    model: ModelSpec = MODEL,
 ) -> tuple[bool, str]:
-    metric, higher_is_better = PRIMARY_METRIC[problem_type]
-    gain = candidate[metric] - champion[metric]
-    if not higher_is_better:
+    metric = model.metric(model.primary_metric)
+    gain = candidate[metric.name] - champion[metric.name]
+    if not metric.higher_is_better:
         gain = -gain
     ok = gain > TOLERANCE and gain >= min_improvement
     summary = (
-        f"{metric} {candidate[metric]:.4f} vs champion v{champion_version} "
-        f"{champion[metric]:.4f} (improvement {gain:+.4f}, required > 0 and >= {min_improvement})"
+        f"{metric.name} {candidate[metric.name]:.4f} vs champion v{champion_version} "
+        f"{champion[metric.name]:.4f} (improvement {gain:+.4f}, required > 0 and >= "
+        f"{min_improvement})"
     )
     return ok, ("beats champion: " if ok else "does not beat champion: ") + summary
 
 
 def validate(
-    platform: Platform,
+    runtime: Runtime,
     names: Names,
     version: int,
-    thresholds: Thresholds | None = None,
-    problem_type: str | None = None,
+    promotion: Promotion,
+    model: ModelSpec = MODEL,
 ) -> ValidationResult:
-    """Decide whether ``version`` may replace the champion; no champion -> thresholds decide."""
-    problem_type = problem_type or config.problem_type()
-    thresholds = thresholds or Thresholds()
-    candidate = evaluate(platform, names, f"models:/{names.model}/{version}", problem_type)
+    """Decide whether ``version`` may replace the champion; no champion -> the limits decide."""
+    candidate = evaluate(runtime, names, f"models:/{names.model}/{version}", model)
     result = ValidationResult(passed=True, candidate_version=version, candidate_metrics=candidate)
-    for ok, reason in threshold_checks(problem_type, candidate, thresholds):
+    for ok, reason in limit_checks(candidate, promotion):
         result.passed &= ok
         result.reasons.append(reason)
 
@@ -102,11 +94,9 @@ def validate(
     elif champion == version:
         result.reasons.append(f"version {version} is already the champion")
     else:
-        result.champion_metrics = evaluate(
-            platform, names, f"models:/{names.model}@champion", problem_type
-        )
+        result.champion_metrics = evaluate(runtime, names, f"models:/{names.model}@champion", model)
         ok, reason = compare_with_champion(
-            problem_type, candidate, result.champion_metrics, champion, thresholds.min_improvement
+            candidate, result.champion_metrics, champion, promotion.min_improvement, model
         )
         result.passed &= ok
         result.reasons.append(reason)

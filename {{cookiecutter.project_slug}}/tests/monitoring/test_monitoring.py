@@ -1,4 +1,4 @@
-"""Monitoring checks: every limit comes from conf/monitoring.yml, never from this file."""
+"""Monitoring checks: every limit comes from conf/thresholds.yml, never from this file."""
 
 from __future__ import annotations
 
@@ -7,46 +7,65 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.package_name }} import cli, config
-from {{ cookiecutter.package_name }}.config import LABEL, Names
-from {{ cookiecutter.package_name }}.features.quality import null_rate_limit
-from {{ cookiecutter.package_name }}.monitoring import (
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import Names
+from {{ cookiecutter.package_name }}.context import CommandContext
+from {{ cookiecutter.package_name }}.model import MODEL
+from {{ cookiecutter.package_name }}.monitoring.checks import (
+    MONITOR_METRIC_COLUMNS,
     CheckResult,
-    MonitoringConfig,
     audit_check,
     decide,
     latency_check,
-    load_config,
     metric_table_checks,
-    monitor_spec,
-    prediction_change,
-    psi,
     table_checks,
 )
-from {{ cookiecutter.package_name }}.platform import DatabricksPlatform, LocalPlatform
-from {{ cookiecutter.package_name }}.sample import generate
+from {{ cookiecutter.package_name }}.monitoring.commands import cmd_monitor
+from {{ cookiecutter.package_name }}.monitoring.databricks import DatabricksMonitors
+from {{ cookiecutter.package_name }}.monitoring.run import baseline_table, monitor_spec
+from {{ cookiecutter.package_name }}.monitoring.settings import MonitoringConfig, load_config
+from {{ cookiecutter.package_name }}.monitoring.statistics import (
+    prediction_change,
+    psi,
+    relative_drop,
+)
+from {{ cookiecutter.package_name }}.runtime.databricks import DatabricksRuntime
+from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+from {{ cookiecutter.package_name }}.settings import Thresholds
+
+LABEL = MODEL.label
 
 
 @pytest.fixture(scope="module")
-def cfg() -> MonitoringConfig:
-    return load_config()
+def cfg(thresholds: Thresholds) -> MonitoringConfig:
+    return load_config(thresholds, MODEL)
 
 
-def users(spark: SparkSession, seed: int) -> DataFrame:
-    return spark.createDataFrame(generate(seed=seed, rows=8000).users).drop("signup_date")
+def features(spark: SparkSession, seed: int, rows: int = 8000) -> DataFrame:
+    """Three numeric features with different shapes, drawn afresh for each seed."""
+    rng = np.random.default_rng(seed)
+    age = np.clip(rng.normal(40, 12, rows), 18, 80).round()
+    frame = pd.DataFrame(
+        {"age": age, "fee": rng.choice([9.99, 14.99, 19.99], rows), "tickets": rng.poisson(1, rows)}
+    )
+    return spark.createDataFrame(frame)
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     capsys.readouterr()
-    assert cli.main([*argv, "--platform", "local", "--json"]) == 0
+    assert cli.main([*argv, "--runtime", "local", "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
-def test_config_has_every_check_and_the_gate_uses_it(cfg: MonitoringConfig) -> None:
+def test_config_has_every_check_and_shares_the_gate_limits(
+    cfg: MonitoringConfig, thresholds: Thresholds
+) -> None:
     assert set(cfg.checks) == {
         "model_quality",
         "data_drift",
@@ -55,25 +74,26 @@ def test_config_has_every_check_and_the_gate_uses_it(cfg: MonitoringConfig) -> N
         "data_quality",
         "access_audit",
     }
-    assert null_rate_limit() == cfg.limit("data_quality")
+    assert cfg.limit("data_quality") == thresholds.data_quality.max_null_rate
+    assert cfg.limit("latency") == thresholds.raw["latency"]["max_p99_ms"]
     assert cfg.checks["model_quality"].action == "retrain"
-    assert cfg.checks["data_quality"].action == "block"
+    assert cfg.quality_metric in MODEL.metric_names
 
 
 def test_psi_is_zero_on_the_same_sample(spark: SparkSession, cfg: MonitoringConfig) -> None:
-    sample = users(spark, seed=3)
-    columns = ["age", "monthly_fee", "support_tickets"]
+    sample = features(spark, seed=3)
+    columns = ["age", "fee", "tickets"]
     assert psi(sample, sample, columns, cfg.psi_bins) == pytest.approx(dict.fromkeys(columns, 0.0))
-    other_seed = psi(sample, users(spark, seed=4), columns, cfg.psi_bins)
+    other_seed = psi(sample, features(spark, seed=4), columns, cfg.psi_bins)
     assert max(other_seed.values()) <= cfg.limit("data_drift"), other_seed
 
 
 def test_psi_flags_a_shifted_feature(spark: SparkSession, cfg: MonitoringConfig) -> None:
-    sample = users(spark, seed=3)
-    shifted = users(spark, seed=4).withColumn("age", F.col("age") + 15)
-    values = psi(sample, shifted, ["age", "monthly_fee"], cfg.psi_bins)
+    sample = features(spark, seed=3)
+    shifted = features(spark, seed=4).withColumn("age", F.col("age") + 15)
+    values = psi(sample, shifted, ["age", "fee"], cfg.psi_bins)
     assert values["age"] > cfg.limit("data_drift")
-    assert values["monthly_fee"] <= cfg.limit("data_drift")
+    assert values["fee"] <= cfg.limit("data_drift")
 
 
 def scored(spark: SparkSession, predictions: list[int], labels: list[int]) -> DataFrame:
@@ -83,7 +103,7 @@ def scored(spark: SparkSession, predictions: list[int], labels: list[int]) -> Da
 
 
 def test_prediction_drift(spark: SparkSession, cfg: MonitoringConfig) -> None:
-    problem_type = config.problem_type()
+    problem_type = MODEL.problem_type
     baseline = scored(spark, [0] * 70 + [1] * 30, [0] * 100)
     assert prediction_change(baseline, baseline, problem_type, cfg.psi_bins) == 0.0
     moved = scored(spark, [0] * 40 + [1] * 60, [0] * 100)
@@ -93,21 +113,28 @@ def test_prediction_drift(spark: SparkSession, cfg: MonitoringConfig) -> None:
 
 
 def test_quality_drop_on_degraded_labels(spark: SparkSession, cfg: MonitoringConfig) -> None:
-    problem_type = config.problem_type()
     truth = [i % 2 for i in range(200)]
     allowed = cfg.limit("model_quality")
-    if problem_type == "classification":
-        # Accuracy 1.0 on the baseline; wrong on four times the allowed share of rows.
+    if MODEL.problem_type == "classification":
+        # Perfect on the baseline; wrong on four times the allowed share of rows.
         baseline = scored(spark, truth, truth)
         wrong = int(len(truth) * allowed * 4)
         degraded = scored(spark, truth, [1 - t for t in truth[:wrong]] + truth[wrong:])
     else:
-        # RMSE 1 on the baseline; 1 + four times the allowed rise on the degraded labels.
+        # Off by 1 on the baseline; by 1 + four times the allowed rise on the degraded labels.
         baseline = scored(spark, truth, truth).withColumn(LABEL, F.col(LABEL) + 1)
         degraded = scored(spark, truth, truth).withColumn(LABEL, F.col(LABEL) + 1 + 4 * allowed)
-    results = {r.check: r for r in table_checks(baseline, degraded, problem_type, cfg)}
+    metric = MODEL.metric(cfg.quality_metric)
+
+    def measured(df: DataFrame) -> float:
+        pdf = df.toPandas()
+        return metric.compute(pdf[LABEL].to_numpy(), pdf["prediction"].to_numpy())
+
+    expected = relative_drop(measured(baseline), measured(degraded), metric.higher_is_better)
+    assert expected > allowed
+    results = {r.check: r for r in table_checks(baseline, degraded, cfg, MODEL)}
     assert not results["model_quality"].ok
-    assert results["model_quality"].value == pytest.approx(4 * allowed)
+    assert results["model_quality"].value == pytest.approx(expected)
     assert results["prediction_drift"].ok
     assert decide(list(results.values())).retrain
 
@@ -129,14 +156,14 @@ def test_decide_maps_violations_to_actions() -> None:
 
     assert not decide([result("data_drift", True, "alert")]).alert
     drift = decide([result("data_drift", False, "alert")])
-    assert (drift.alert, drift.retrain, drift.block) == (True, False, False)
-    quality = decide([result("model_quality", False, "retrain"), result("x", True, "block")])
-    assert (quality.alert, quality.retrain, quality.block) == (True, True, False)
-    assert decide([result("data_quality", False, "block")]).block
+    assert (drift.alert, drift.retrain) == (True, False)
+    quality = decide([result("model_quality", False, "retrain"), result("x", True, "alert")])
+    assert (quality.alert, quality.retrain) == (True, True)
+    assert [v.check for v in quality.violations] == ["model_quality"]
 
 
 def test_monitor_after_the_lifecycle_then_on_degraded_labels(
-    world: LocalPlatform, names: Names, capsys: pytest.CaptureFixture[str]
+    world: LocalRuntime, names: Names, capsys: pytest.CaptureFixture[str]
 ) -> None:
     version = str(run_json(capsys, "train")["version"])
     run_json(capsys, "promote", "--version", version)
@@ -146,14 +173,15 @@ def test_monitor_after_the_lifecycle_then_on_degraded_labels(
     checks = {r["check"]: r for r in healthy["results"]}
     assert {"model_quality", "data_drift", "prediction_drift", "data_quality"} <= set(checks)
     assert (healthy["alert"], healthy["retrain"]) == (False, False), healthy["violations"]
-    assert world.read_table(names.monitoring_baseline).count() > 0
+    assert world.read_table(baseline_table(names)).count() > 0
 
-    labels = world.read_table(names.labels)
-    if config.problem_type() == "classification":
+    labels_table = names.table(MODEL.labels.name)
+    labels = world.read_table(labels_table)
+    if MODEL.problem_type == "classification":
         wrong = labels.withColumn(LABEL, 1 - F.col(LABEL))
     else:
         wrong = labels.withColumn(LABEL, F.col(LABEL) * 3)
-    world.write_table(names.labels, wrong.localCheckpoint())
+    world.write_table(labels_table, wrong.localCheckpoint())
     run_json(capsys, "batch-inference")
 
     degraded = run_json(capsys, "monitor")
@@ -161,26 +189,29 @@ def test_monitor_after_the_lifecycle_then_on_degraded_labels(
     assert [v["check"] for v in degraded["violations"]] == ["model_quality"]
 
 
-def test_monitor_task_sets_task_values_without_a_champion(world: LocalPlatform) -> None:
-    args = cli.build_parser().parse_args(["monitor", "--platform", "local"])
-    stage = cli.Stage(args, io.StringIO())
-    stage._platform = world
-    cli.cmd_monitor(stage)
+def test_monitor_task_sets_task_values_without_a_champion(world: LocalRuntime) -> None:
+    args = cli.build_parser().parse_args(["monitor", "--runtime", "local"])
+    ctx = CommandContext(args, io.StringIO())
+    ctx._runtime = world
+    cmd_monitor(ctx)
     # No champion yet: nothing to check, nothing to retrain.
     assert world.task_values == {"retrain": False, "alert": False, "violations": ""}
-    assert world.monitors == {}
 
 
 def test_monitor_spec_matches_the_problem_type(cfg: MonitoringConfig, names: Names) -> None:
     spec = monitor_spec(cfg, names, "/Workspace/monitoring")
     assert spec["table_name"] == names.predictions
-    assert spec["baseline_table_name"] == names.monitoring_baseline
+    assert spec["baseline_table_name"] == baseline_table(names)
     assert spec["output_schema_name"] == f"{names.catalog}.{names.schema}"
     log = spec["inference_log"]
-    assert log["problem_type"] == f"PROBLEM_TYPE_{config.problem_type().upper()}"
+    assert log["problem_type"] == f"PROBLEM_TYPE_{MODEL.problem_type.upper()}"
     assert (log["prediction_col"], log["label_col"]) == ("prediction", LABEL)
     assert (log["model_id_col"], log["timestamp_col"]) == ("model_version", "scored_at")
-    assert spec["notifications"]["on_failure"]["email_addresses"] == [cfg.alert_email]
+    assert log["granularities"] == cfg.monitor["granularities"]
+    assert (spec["schedule"], spec["notifications"]) == (
+        cfg.monitor["schedule"],
+        cfg.monitor["notifications"],
+    )
 
 
 class FakeMonitors:
@@ -209,20 +240,20 @@ def test_databricks_monitor_is_created_once_then_updated(
 ) -> None:
     client = type("Client", (), {"quality_monitors": FakeMonitors()})()
     spec = monitor_spec(cfg, names, "/Workspace/Users/me/.bundle/x/dev/monitoring")
-    platform = DatabricksPlatform()
-    assert platform.ensure_quality_monitor(spec, client=client) == "created"
-    assert platform.ensure_quality_monitor(spec, client=client) == "updated"
+    monitors = DatabricksMonitors(DatabricksRuntime(workspace=client))
+    assert monitors.ensure(spec) == "created"
+    assert monitors.ensure(spec) == "updated"
     (first, created), (second, updated) = client.quality_monitors.calls
     assert (first, second) == ("create", "update")
     assert created["assets_dir"] == spec["assets_dir"]
     assert "assets_dir" not in updated  # not updatable
     log = created["inference_log"]
-    assert log.problem_type.value == cfg.monitor["inference_log"]["problem_type"]
-    assert created["baseline_table_name"] == names.monitoring_baseline
+    assert log.problem_type.value == spec["inference_log"]["problem_type"]
+    assert created["baseline_table_name"] == baseline_table(names)
 
 
 def test_access_audit_counts_denied_requests_on_this_schema(
-    platform: LocalPlatform, names: Names, cfg: MonitoringConfig
+    runtime: LocalRuntime, names: Names, cfg: MonitoringConfig
 ) -> None:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     ours = f"{names.catalog}.{names.schema}.{names.model_name}_predictions"
@@ -235,7 +266,7 @@ def test_access_audit_counts_denied_requests_on_this_schema(
         (old, "getTable", ours, 403, "PERMISSION_DENIED"),
         (recent, "generateTemporaryTableCredential", ours, 401, None),
     ]
-    audit = platform.spark.createDataFrame(
+    audit = runtime.spark.createDataFrame(
         [
             (
                 when,
@@ -254,30 +285,44 @@ def test_access_audit_counts_denied_requests_on_this_schema(
         "request_params map<string,string>, response struct<status_code:int,error_message:string>",
     )
     audit.createOrReplaceTempView("audit_log")
-    result = audit_check(platform, names, cfg, table="audit_log")
+    result = audit_check(runtime, names, cfg, table="audit_log")
     assert result.value == 2
     assert not result.ok
     assert "x@example.com getTable" in result.detail
 
 
 def test_metric_tables_of_the_monitor_are_read(
-    platform: LocalPlatform, names: Names, cfg: MonitoringConfig
+    runtime: LocalRuntime, names: Names, cfg: MonitoringConfig
 ) -> None:
-    problem_type = config.problem_type()
-    metric = "accuracy_score" if problem_type == "classification" else "root_mean_squared_error"
+    metric = MONITOR_METRIC_COLUMNS[cfg.quality_metric]
+    higher_is_better = MODEL.metric(cfg.quality_metric).higher_is_better
     start = datetime(2025, 7, 1)
     window = "struct<start:timestamp,end:timestamp>"
+    day = cfg.granularity
     base_value = 0.8
-    worse = base_value * (1 - 2 * cfg.limit("model_quality"))
-    if problem_type == "regression":
-        worse = base_value * (1 + 2 * cfg.limit("model_quality"))
-    profile = platform.spark.createDataFrame(
+    step = 2 * cfg.limit("model_quality")
+    worse = base_value * (1 - step if higher_is_better else 1 + step)
+    profile = runtime.spark.createDataFrame(
         [
-            ((start, start + timedelta(days=1)), "1 day", ":table", None, "BASELINE", base_value),
-            ((start, start + timedelta(days=1)), "1 day", ":table", None, "INPUT", base_value),
+            (
+                (start, start + timedelta(days=1)),
+                day,
+                ":table",
+                None,
+                "BASELINE",
+                base_value,
+            ),
+            (
+                (start, start + timedelta(days=1)),
+                day,
+                ":table",
+                None,
+                "INPUT",
+                base_value,
+            ),
             (
                 (start + timedelta(days=1), start + timedelta(days=2)),
-                "1 day",
+                day,
                 ":table",
                 None,
                 "INPUT",
@@ -289,18 +334,18 @@ def test_metric_tables_of_the_monitor_are_read(
     )
     drift_limit = cfg.limit("data_drift")
     moved = cfg.limit("prediction_drift") / 2
-    drift = platform.spark.createDataFrame(
+    drift = runtime.spark.createDataFrame(
         [
-            ((start, start), "1 day", "age", None, "BASELINE", drift_limit * 3, None, None),
-            ((start, start), "1 day", "prediction", None, "BASELINE", None, moved, moved),
+            ((start, start), day, "age", None, "BASELINE", drift_limit * 3, None, None),
+            ((start, start), day, "prediction", None, "BASELINE", None, moved, moved),
         ],
         f"window {window}, granularity string, column_name string, slice_key string, "
         "drift_type string, population_stability_index double, tv_distance double, "
         "js_distance double",
     )
-    platform.write_table(f"{names.predictions}_profile_metrics", profile)
-    platform.write_table(f"{names.predictions}_drift_metrics", drift)
-    results = {r.check: r for r in metric_table_checks(platform, names, problem_type, cfg)}
+    runtime.write_table(f"{names.predictions}_profile_metrics", profile)
+    runtime.write_table(f"{names.predictions}_drift_metrics", drift)
+    results = {r.check: r for r in metric_table_checks(runtime, names, cfg, MODEL)}
     assert results["model_quality"].value == pytest.approx(2 * cfg.limit("model_quality"))
     assert not results["model_quality"].ok
     assert not results["data_drift"].ok

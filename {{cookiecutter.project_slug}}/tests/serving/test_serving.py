@@ -1,3 +1,5 @@
+{%- set fs = cookiecutter.include_feature_store == "yes" -%}
+{%- set monitoring = cookiecutter.include_monitoring == "yes" -%}
 """Serving: the endpoint spec (databricks-sdk types, checked offline), a real local endpoint
 (MLflow's scoring server) smoke-checked after promotions, and the Databricks create/update logic
 against a stand-in for the serving-endpoints API. Sizes and budget come from conf/serving.yml."""
@@ -6,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+{%- if fs %}
 from types import SimpleNamespace
+{%- endif %}
 from typing import Any
 
 import pytest
@@ -19,23 +23,46 @@ from databricks.sdk.service.serving import (
 from mlflow import MlflowClient
 from mlflow.models import get_model_info
 
-from {{ cookiecutter.package_name }} import config, platform, registry, serving
-from {{ cookiecutter.package_name }}.config import MAX_WORKSPACE_NAME, Names, bounded_name
+from {{ cookiecutter.package_name }} import registry
+from {{ cookiecutter.package_name }}.config import CATALOGS, MAX_WORKSPACE_NAME, Names, bounded_name
 from {{ cookiecutter.package_name }}.inference import NoChampionError
-from {{ cookiecutter.package_name }}.platform import (
-    DatabricksPlatform,
-    LocalPlatform,
-    stop_local_endpoints,
+from {{ cookiecutter.package_name }}.model import MODEL
+{%- if monitoring %}
+from {{ cookiecutter.package_name }}.monitoring import settings as monitoring_settings
+from {{ cookiecutter.package_name }}.monitoring.checks import latency_check
+{%- endif %}
+from {{ cookiecutter.package_name }}.runtime.databricks import DatabricksRuntime
+{%- if fs %}
+from {{ cookiecutter.package_name }}.runtime.feature_engineering import FeatureEngineeringRuntime
+{%- endif %}
+from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+from {{ cookiecutter.package_name }}.serving import deploy as serving
+{%- if fs %}
+from {{ cookiecutter.package_name }}.serving import online_store as online
+{%- endif %}
+from {{ cookiecutter.package_name }}.serving.databricks import DatabricksEndpoints
+from {{ cookiecutter.package_name }}.serving.endpoint import (
+    ENDPOINT_CHARACTERS,
+    endpoint_name,
+    endpoint_permissions,
+    endpoint_spec,
+    payload_prefix,
+    payload_table,
+    served_entity_name,
 )
-from {{ cookiecutter.package_name }}.serving import ServingConfig, SmokeCheckError
-from {{ cookiecutter.package_name }}.training import KEYS, train
+from {{ cookiecutter.package_name }}.serving.local import LocalEndpoints, stop_local_endpoints
+from {{ cookiecutter.package_name }}.serving.settings import ServingConfig, load_config
+from {{ cookiecutter.package_name }}.settings import Thresholds
+from {{ cookiecutter.package_name }}.train import train
 
-TARGETS = tuple(config.CATALOGS)
+SmokeCheckError = serving.SmokeCheckError
+
+TARGETS = tuple(CATALOGS)
 
 
 @pytest.fixture(scope="module")
-def cfg() -> ServingConfig:
-    return serving.load_config()
+def cfg(thresholds: Thresholds) -> ServingConfig:
+    return load_config(thresholds)
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +71,9 @@ def _stop_endpoints() -> Iterator[None]:
     stop_local_endpoints()
 
 
-def champion(platform: LocalPlatform, names: Names) -> int:
+def champion(runtime: LocalRuntime, names: Names) -> int:
     """Train a version and make it the champion."""
-    version = train(platform, names).version
+    version = train(runtime, names).version
     registry.promote(MlflowClient(), names.model, version)
     return version
 
@@ -57,11 +84,11 @@ def champion(platform: LocalPlatform, names: Names) -> int:
 @pytest.mark.parametrize("target", TARGETS)
 def test_spec_serves_the_version_with_all_traffic(cfg: ServingConfig, target: str) -> None:
     names = Names.resolve(target)
-    spec = serving.endpoint_spec(names, target, 7, cfg, "readers", "developers", "a@example.com")
+    spec = endpoint_spec(names, target, 7, cfg, "readers", "developers", "a@example.com")
     assert isinstance(spec.config, EndpointCoreConfigInput)
     entity = spec.served_entity
     assert (entity.entity_name, entity.entity_version) == (names.model, "7")
-    assert entity.name == serving.served_entity_name(names, 7)
+    assert entity.name == served_entity_name(names, 7)
     assert entity.workload_size == cfg.sizes[target].workload_size
     assert entity.scale_to_zero_enabled is cfg.sizes[target].scale_to_zero
     [route] = spec.config.traffic_config.routes
@@ -74,10 +101,10 @@ def test_spec_serves_the_version_with_all_traffic(cfg: ServingConfig, target: st
     assert tables == {
         "catalog_name": names.catalog,
         "schema_name": names.schema,
-        "table_name_prefix": names.serving_table_prefix,
+        "table_name_prefix": payload_prefix(names),
         "enabled": True,
     }
-    assert names.serving_payload == names.table(f"{names.serving_table_prefix}_payload")
+    assert payload_table(names) == names.table(f"{payload_prefix(names)}_payload")
     assert body["email_notifications"] == {"on_update_failure": ["a@example.com"]}
     assert {"key": "target", "value": target} in body["tags"]
 
@@ -90,7 +117,7 @@ def test_scale_to_zero_outside_prod(cfg: ServingConfig) -> None:
 
 def test_readers_query_and_developers_manage_only_dev() -> None:
     def levels(target: str) -> dict[str, ServingEndpointPermissionLevel]:
-        acl = serving.endpoint_permissions(target, "readers", "developers")
+        acl = endpoint_permissions(target, "readers", "developers")
         return {entry.group_name: entry.permission_level for entry in acl}
 
     assert levels("dev") == {
@@ -99,51 +126,53 @@ def test_readers_query_and_developers_manage_only_dev() -> None:
     }
     for target in ("staging", "prod"):
         assert levels(target)["developers"] == ServingEndpointPermissionLevel.CAN_VIEW
-    assert serving.endpoint_permissions("prod", "", "") == []
+    assert endpoint_permissions("prod", "", "") == []
 
 
 def test_workspace_names_are_valid_distinct_and_stable() -> None:
-    endpoints = {Names.resolve(target).endpoint for target in TARGETS}
+    endpoints = {endpoint_name(Names.resolve(target)) for target in TARGETS}
     assert len(endpoints) == len(TARGETS)
-    stores = {config.online_store(target) for target in TARGETS}
+{%- if fs %}
+    stores = {online.online_store(target) for target in TARGETS}
     assert len(stores) == len(TARGETS)
-    long_a = Names("c" * 60, "s" * 60, "model_a")
-    long_b = Names("c" * 60, "s" * 60, "model_b")
-    assert len(long_a.endpoint) == MAX_WORKSPACE_NAME
-    assert long_a.endpoint != long_b.endpoint
-    assert long_a.endpoint == Names("c" * 60, "s" * 60, "model_a").endpoint
-    assert bounded_name("a.b c", config.ENDPOINT_CHARACTERS) == "a-b-c"
+{%- endif %}
+    long_a = endpoint_name(Names("c" * 60, "s" * 60, "model_a"))
+    long_b = endpoint_name(Names("c" * 60, "s" * 60, "model_b"))
+    assert len(long_a) == MAX_WORKSPACE_NAME
+    assert long_a != long_b
+    assert long_a == endpoint_name(Names("c" * 60, "s" * 60, "model_a"))
+    assert bounded_name("a.b c", ENDPOINT_CHARACTERS) == "a-b-c"
 
 
-def test_budget_is_the_one_latency_number(cfg: ServingConfig) -> None:
-    if config.MONITORING:
-        from {{ cookiecutter.package_name }}.monitoring import load_config
-
-        assert cfg.max_p99_ms == load_config().limit("latency")
-    assert cfg.max_p99_ms > 0
+def test_budget_is_the_one_latency_number(cfg: ServingConfig, thresholds: Thresholds) -> None:
+    assert cfg.max_p99_ms == thresholds.raw["latency"]["max_p99_ms"] > 0
+{%- if monitoring %}
+    monitoring = monitoring_settings.load_config(thresholds, MODEL)
+    assert cfg.max_p99_ms == monitoring.limit("latency")
+{%- endif %}
     assert cfg.smoke_requests >= 10
 
 
 # --- a real local endpoint -----------------------------------------------------------------------
 
 
-def test_request_follows_the_signature(world: LocalPlatform, names: Names) -> None:
+def test_request_follows_the_signature(world: LocalRuntime, names: Names) -> None:
     version = champion(world, names)
-    request = serving.smoke_request(world, names, version)
+    request = serving.smoke_request(world, LocalEndpoints(world), names, version)
     signature = get_model_info(f"models:/{names.model}/{version}").signature
     assert request["columns"] == signature.inputs.input_names()
     assert request["data"]
     assert all(len(row) == len(request["columns"]) for row in request["data"])
 
-    class LookupPlatform(LocalPlatform):
-        serves_feature_lookups = True  # as on Databricks with feature tables
+    class LookupEndpoints(LocalEndpoints):
+        looks_up_features = True  # as on Databricks with feature tables
 
-    lookups = LookupPlatform(root=world.root, spark=world.spark)
-    assert serving.smoke_request(lookups, names, version)["columns"] == KEYS
+    lookups = LookupEndpoints(world)
+    assert serving.smoke_request(world, lookups, names, version)["columns"] == list(MODEL.keys)
 
 
 def test_endpoint_follows_the_champion_and_passes_the_smoke_check(
-    world: LocalPlatform, names: Names, cfg: ServingConfig
+    world: LocalRuntime, names: Names, cfg: ServingConfig, thresholds: Thresholds
 ) -> None:
     with pytest.raises(NoChampionError):
         serving.deploy(world, names, "dev", cfg)
@@ -154,19 +183,18 @@ def test_endpoint_follows_the_champion_and_passes_the_smoke_check(
 
     result = serving.smoke_check(world, names, cfg)
     assert (result.endpoint, result.version, result.requests) == (
-        names.endpoint,
+        endpoint_name(names),
         first,
         cfg.smoke_requests,
     )
     assert 0 < result.p50_ms <= result.p99_ms <= cfg.max_p99_ms
     # Every request, the warm-up too, reached the endpoint's inference table.
-    payload = world.read_table(names.serving_payload)
+    payload = world.read_table(payload_table(names))
     assert payload.count() == cfg.smoke_requests + 1
     assert {row.served_entity_id for row in payload.collect()} == {deployed.served_entity}
-    if config.MONITORING:
-        from {{ cookiecutter.package_name }}.monitoring import latency_check, load_config
-
-        assert latency_check(payload, load_config()).ok
+{%- if monitoring %}
+    assert latency_check(payload, monitoring_settings.load_config(thresholds, MODEL)).ok
+{%- endif %}
 
     second = champion(world, names)
     moved = serving.deploy(world, names, "dev", cfg)
@@ -175,7 +203,7 @@ def test_endpoint_follows_the_champion_and_passes_the_smoke_check(
 
 
 def test_smoke_check_fails_on_a_bad_answer_or_a_slow_p99(
-    world: LocalPlatform, names: Names, cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+    world: LocalRuntime, names: Names, cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     champion(world, names)
     serving.deploy(world, names, "dev", cfg)
@@ -259,24 +287,25 @@ class FakeServingEndpoints:
 def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: ServingConfig) -> None:
     names = Names.resolve("staging")
     endpoints = FakeServingEndpoints()
-    platform = DatabricksPlatform(workspace=type("Workspace", (), {"serving_endpoints": endpoints}))
-    first = serving.endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "a@x.org")
-    assert platform.deploy_endpoint(first) == "created"
+    workspace = type("Workspace", (), {"serving_endpoints": endpoints})
+    databricks = DatabricksEndpoints(DatabricksRuntime(workspace=workspace))
+    first = endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "a@x.org")
+    assert databricks.deploy(first) == "created"
     (kind, created), (_, granted) = endpoints.calls
     assert kind == "create"
     assert isinstance(created["config"], EndpointCoreConfigInput)
     tables = created["ai_gateway"].inference_table_config
-    assert tables.table_name_prefix == names.serving_table_prefix
-    assert granted["id"] == f"id-{names.endpoint}"
+    assert tables.table_name_prefix == payload_prefix(names)
+    assert granted["id"] == f"id-{endpoint_name(names)}"
     assert [e.group_name for e in granted["access_control_list"]] == ["readers", "developers"]
 
     endpoints.calls.clear()
-    assert platform.deploy_endpoint(first) == "unchanged"
+    assert databricks.deploy(first) == "unchanged"
     assert [kind for kind, _ in endpoints.calls] == ["update_permissions"]
 
     endpoints.calls.clear()
-    second = serving.endpoint_spec(names, "staging", 2, cfg, "readers", "developers", "a@x.org")
-    assert platform.deploy_endpoint(second) == "updated"
+    second = endpoint_spec(names, "staging", 2, cfg, "readers", "developers", "a@x.org")
+    assert databricks.deploy(second) == "updated"
     kind, updated = endpoints.calls[0]
     assert kind == "update_config"
     assert updated["served_entities"][0].entity_version == "2"
@@ -284,17 +313,20 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
 
     # A failed update (say, a version that could not start) must not block the next deployment,
     # which is how a rollback repairs it: the endpoint still serves its last good config.
-    state = endpoints.endpoints[names.endpoint].state
+    state = endpoints.endpoints[endpoint_name(names)].state
     state.config_update = EndpointStateConfigUpdate.UPDATE_FAILED
     endpoints.calls.clear()
-    assert platform.deploy_endpoint(first) == "updated"
+    assert databricks.deploy(first) == "updated"
     assert endpoints.calls[0][1]["served_entities"][0].entity_version == "1"
 
     # A new alert address reaches an existing endpoint too.
     endpoints.calls.clear()
-    moved = serving.endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "b@x.org")
-    assert platform.deploy_endpoint(moved) == "updated"
+    moved = endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "b@x.org")
+    assert databricks.deploy(moved) == "updated"
     assert [kind for kind, _ in endpoints.calls] == ["update_notifications", "update_permissions"]
+
+
+{%- if fs %}
 
 
 class FakeFeatureEngineering:
@@ -341,23 +373,24 @@ class FakeWorkspace:
 def test_features_are_published_once_then_refreshed(
     cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(platform, "ONLINE_STORE_POLL_SECONDS", 0)
+    monkeypatch.setattr(online, "ONLINE_STORE_POLL_SECONDS", 0)
     statements: list[str] = []
 
-    class Databricks(DatabricksPlatform):
+    class Databricks(FeatureEngineeringRuntime):
         spark = SimpleNamespace(sql=statements.append)  # records, runs nothing
 
     fe = FakeFeatureEngineering()
     workspace = FakeWorkspace(fe)
-    databricks = Databricks(feature_store=True, workspace=workspace)
-    databricks._fe = fe
+    runtime = Databricks(workspace=workspace)
+    runtime._fe = fe
+    databricks = DatabricksEndpoints(runtime)
     names = Names.resolve("prod")
 
     first = serving.publish_features(databricks, names, "prod", cfg)
-    store = config.online_store("prod")
+    store = online.online_store("prod")
     assert fe.stores[store].state == "AVAILABLE"
-    tables = {names.user_features, names.item_features}
-    assert set(first) == {names.online_table(t) for t in tables}
+    tables = {names.table(table.name) for table in MODEL.feature_tables}
+    assert set(first) == {online.online_table(t) for t in tables}
     assert set(first.values()) == {"published"}
     assert {source for source, _ in fe.published} == tables
     # Triggered publishing reads the change data feed: enabled on every source table.
@@ -373,4 +406,5 @@ def test_features_are_published_once_then_refreshed(
     present = serving.publish_features(databricks, names, "prod", cfg, refresh=False)
     assert set(present.values()) == {"present"}
     assert workspace.started == []
-    assert serving.publish_features(LocalPlatform(), names, "prod", cfg) == {}
+    assert serving.publish_features(LocalEndpoints(LocalRuntime()), names, "prod", cfg) == {}
+{%- endif %}

@@ -1,11 +1,11 @@
-"""Per-user features from the users and events source tables."""
+"""The feature tables: pure PySpark transforms from the source tables (no reads, no writes)."""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ..config import USER_KEY
+from .data import ITEM_KEY, USER_KEY
 
 
 def build_user_features(users: DataFrame, events: DataFrame) -> DataFrame:
@@ -32,4 +32,22 @@ def build_user_features(users: DataFrame, events: DataFrame) -> DataFrame:
         F.coalesce(F.col("minutes") / F.col("events"), F.lit(0.0)).alias("user_avg_minutes"),
         F.coalesce(F.col("active_days"), F.lit(0)).cast("double").alias("user_active_days"),
         F.datediff("snapshot_date", last_seen).cast("double").alias("days_since_last_event"),
+    )
+
+
+def build_item_features(items: DataFrame, events: DataFrame) -> DataFrame:
+    """One row per item; items nobody used keep a null rating rather than a made-up one."""
+    activity = events.groupBy(ITEM_KEY).agg(
+        F.count(F.lit(1)).alias("events"),
+        F.countDistinct(USER_KEY).alias("users"),
+        F.avg("rating").alias("rating"),
+        F.avg("minutes").alias("minutes"),
+    )
+    return items.join(activity, on=ITEM_KEY, how="left").select(
+        F.col(ITEM_KEY),
+        F.col("price").cast("double").alias("price"),
+        F.coalesce(F.col("events"), F.lit(0)).cast("double").alias("item_events"),
+        F.coalesce(F.col("users"), F.lit(0)).cast("double").alias("item_users"),
+        F.col("rating").cast("double").alias("item_avg_rating"),
+        F.coalesce(F.col("minutes"), F.lit(0.0)).cast("double").alias("item_avg_minutes"),
     )

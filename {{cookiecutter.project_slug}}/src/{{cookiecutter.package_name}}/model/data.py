@@ -1,36 +1,33 @@
-"""Deterministic synthetic source data with a learnable signal in the label."""
+"""The source tables, the label table, and a deterministic synthetic sample of them.
+
+In dev and staging the sample job writes ``generate(...)`` as the source tables; in prod the
+real tables with the same names and columns are read instead.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from . import config
-from .config import ITEM_KEY, LABEL, USER_KEY, Names
-from .platform import Platform
+from ..contract import SourceTable
 
-DEFAULT_ROWS = 10_000
-DEFAULT_SEED = 7
+USER_KEY = "user_id"
+ITEM_KEY = "item_id"
+LABEL = "target"
+
+USERS = SourceTable("users", (USER_KEY, "age", "signup_date", "monthly_fee", "support_tickets"))
+ITEMS = SourceTable("items", (ITEM_KEY, "price"))
+EVENTS = SourceTable("events", (USER_KEY, ITEM_KEY, "event_date", "minutes", "rating"))
+LABELS = SourceTable("{{ cookiecutter.model_name }}_labels", (USER_KEY, ITEM_KEY, LABEL))
+
 # The last day of activity in the sample; fixed so the same seed gives the same data.
 LAST_DAY = date(2025, 6, 30)
 
 
-@dataclass(frozen=True)
-class SampleTables:
-    users: pd.DataFrame
-    items: pd.DataFrame
-    events: pd.DataFrame
-    labels: pd.DataFrame
-
-
-def generate(
-    seed: int = DEFAULT_SEED, rows: int = DEFAULT_ROWS, problem_type: str | None = None
-) -> SampleTables:
+def generate(seed: int, rows: int, problem_type: str) -> dict[str, pd.DataFrame]:
     """Users, items, usage events and ``rows`` labelled (user, item) subscriptions."""
-    problem_type = problem_type or config.problem_type()
     rng = np.random.default_rng(seed)
     n_users = max(rows // 4, 50)
     n_items = max(rows // 100, 20)
@@ -94,26 +91,9 @@ def generate(
     else:  # expected months until the customer leaves
         target = (24 - 5 * drive + rng.normal(0, 2.5, u.size)).round(2)
     labels = pd.DataFrame({USER_KEY: u + 1, ITEM_KEY: i + 1, LABEL: target})
-    return SampleTables(users, items, events, labels)
+    return {USERS.name: users, ITEMS.name: items, EVENTS.name: events, LABELS.name: labels}
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
     """Python dates, so Spark types the column as DATE rather than TIMESTAMP."""
     return pd.to_datetime(days).date
-
-
-def write_sample(
-    platform: Platform, names: Names, seed: int = DEFAULT_SEED, rows: int = DEFAULT_ROWS
-) -> dict[str, int]:
-    """Write the synthetic source tables, replacing any previous sample."""
-    tables = generate(seed, rows)
-    counts = {}
-    for name, frame in (
-        (names.users, tables.users),
-        (names.items, tables.items),
-        (names.events, tables.events),
-        (names.labels, tables.labels),
-    ):
-        platform.write_table(name, platform.spark.createDataFrame(frame))
-        counts[name] = len(frame)
-    return counts

@@ -1,30 +1,31 @@
-"""The data-quality gate every feature table passes before it is written."""
+"""The data-quality gate: source columns before any Spark plan, then schema and null rates of
+every feature table before it is written."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from .. import config
-
-# The limit without monitoring; with it, conf/monitoring.yml (checks.data_quality) sets it.
-MAX_NULL_RATE = 0.05
+from .errors import Refusal
 
 
-class DataQualityError(ValueError):
-    """Raised when a feature DataFrame must not be written."""
+class DataQualityError(Refusal):
+    """A table must not be used or written as it is."""
 
 
-def null_rate_limit() -> float:
-    """The null-rate limit: conf/monitoring.yml's when monitoring is on, else MAX_NULL_RATE."""
-    if config.MONITORING:
-        from ..monitoring import load_config
-
-        return load_config().limit("data_quality")
-    return MAX_NULL_RATE
+def check_source_columns(table: str, declared: Sequence[str], schema: StructType | None) -> None:
+    """Refuse a missing source table, or one that lacks a column the model declares."""
+    if schema is None:
+        raise DataQualityError(f"{table} does not exist (model/data.py declares it)")
+    if missing := [c for c in declared if c not in schema.fieldNames()]:
+        raise DataQualityError(
+            f"{table} lacks columns {missing} that model/data.py declares "
+            f"(it has {sorted(schema.fieldNames())})"
+        )
 
 
 def check_schema(table: str, new: StructType, existing: StructType | None) -> None:
@@ -58,16 +59,22 @@ def null_rates(df: DataFrame) -> tuple[int, dict[str, float]]:
     return row["rows"], {c: row[f"c{i}"] or 0.0 for i, c in enumerate(df.columns)}
 
 
+@dataclass(frozen=True)
+class QualityReport:
+    rates: dict[str, float]
+    # Feature columns over the null-rate limit (written anyway when the action is "alert").
+    too_sparse: dict[str, float] = field(default_factory=dict)
+
+
 def check_quality(
     table: str,
     df: DataFrame,
     primary_keys: Sequence[str],
     existing: StructType | None,
-    max_null_rate: float | None = None,
-) -> dict[str, float]:
-    """Raise DataQualityError naming the offending columns; return the null rates if clean."""
-    if max_null_rate is None:
-        max_null_rate = null_rate_limit()
+    max_null_rate: float,
+    action: str = "block",
+) -> QualityReport:
+    """Raise DataQualityError naming the offending columns, or report them (``action`` alert)."""
     check_schema(table, df.schema, existing)
     rows, rates = null_rates(df)
     if rows == 0:
@@ -76,9 +83,13 @@ def check_quality(
     if null_keys:
         raise DataQualityError(f"{table}: primary key columns contain nulls: {null_keys}")
     too_sparse = {c: r for c, r in rates.items() if c not in primary_keys and r > max_null_rate}
-    if too_sparse:
-        detail = ", ".join(f"{c} ({r:.1%})" for c, r in sorted(too_sparse.items()))
+    if too_sparse and action == "block":
         raise DataQualityError(
-            f"{table}: null rate above {max_null_rate:.0%} in feature columns: {detail}"
+            f"{table}: null rate above {max_null_rate:.0%} in feature columns: "
+            + describe_rates(too_sparse)
         )
-    return rates
+    return QualityReport(rates, too_sparse)
+
+
+def describe_rates(rates: dict[str, float]) -> str:
+    return ", ".join(f"{c} ({r:.1%})" for c, r in sorted(rates.items()))

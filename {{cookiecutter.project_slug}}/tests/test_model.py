@@ -1,11 +1,12 @@
+"""Tests of the team's model (team-owned, like model/): its feature transforms and its sample."""
+
 from datetime import date
 
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from {{ cookiecutter.package_name }}.features.item_features import build_item_features
-from {{ cookiecutter.package_name }}.features.user_features import build_user_features
-from {{ cookiecutter.package_name }}.platform import LocalPlatform
+from {{ cookiecutter.package_name }}.model import MODEL
+from {{ cookiecutter.package_name }}.model.features import build_item_features, build_user_features
 
 USERS = pd.DataFrame(
     {
@@ -106,13 +107,10 @@ def test_item_features_match_pandas(spark: SparkSession) -> None:
     )
 
 
-def test_feature_table_write_is_an_upsert(platform: LocalPlatform) -> None:
-    spark = platform.spark
-    table = "dev.ml.some_features"
-    first = spark.createDataFrame(pd.DataFrame({"k": [1, 2], "v": [1.0, 2.0]}))
-    update = spark.createDataFrame(pd.DataFrame({"k": [2, 3], "v": [20.0, 30.0]}))
-    platform.write_feature_table(table, first, ["k"], "test")
-    platform.write_feature_table(table, update, ["k"], "test")
-    platform.write_feature_table(table, update, ["k"], "test")  # re-running changes nothing
-    rows = sorted(tuple(r) for r in platform.read_table(table).collect())
-    assert rows == [(1, 1.0), (2, 20.0), (3, 30.0)]
+def test_sample_is_deterministic_and_has_a_signal() -> None:
+    first, second = MODEL.sample(11, 2000), MODEL.sample(11, 2000)
+    for name, frame in first.items():
+        pd.testing.assert_frame_equal(frame, second[name])
+    labels = first[MODEL.labels.name]
+    assert len(labels) == 2000
+    assert labels[MODEL.label].nunique() > 1

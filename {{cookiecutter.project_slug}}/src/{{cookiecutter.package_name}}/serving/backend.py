@@ -1,0 +1,39 @@
+"""What deploying and checking an endpoint needs from the runtime it runs in."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from .endpoint import EndpointSpec
+
+
+class Endpoints(ABC):
+    """Serving endpoints of one runtime: a workspace's, or local scoring servers."""
+
+    # Whether the endpoint looks features up itself (requests then carry only the keys).
+    looks_up_features: bool = False
+
+    @abstractmethod
+    def deploy(self, spec: EndpointSpec) -> str:
+        """Create the endpoint, or bring it to ``spec``; return created, updated or unchanged."""
+
+    @abstractmethod
+    def query(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one ``dataframe_split`` request; return the response body (``predictions``)."""
+
+    def flush_inference_tables(self) -> None:  # noqa: B027 - a workspace needs nothing here
+        """Make the requests sent so far visible in the endpoints' inference tables.
+
+        Databricks writes them itself (within minutes); local endpoints buffer them.
+        """
+
+    def publish_online_features(
+        self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
+    ) -> dict[str, str]:
+        """Publish feature tables into an online store, or (``refresh``) re-sync published ones.
+
+        Returns online table -> published, refreshed or present. Only where the endpoint looks
+        features up itself.
+        """
+        return {}
