@@ -6,7 +6,8 @@ from variants import TEMPLATE, selected_variants
 
 VARIANTS = selected_variants()
 SCHEMA_ENV = "UC_MLOPS_BUNDLE_SCHEMA"
-DEFAULT_SCHEMA = TEMPLATE.parent / "shared" / "schemas" / "databricks-bundle.schema.json"
+# The repository's own copy (schemas/SOURCE.md says where it comes from).
+DEFAULT_SCHEMA = TEMPLATE / "schemas" / "databricks-bundle.schema.json"
 
 
 def pytest_generate_tests(metafunc):
@@ -44,12 +45,12 @@ def answers(baked, variant):
 
 @pytest.fixture(scope="session")
 def bundle_schema():
-    """The Asset Bundle JSON schema: $UC_MLOPS_BUNDLE_SCHEMA, else ../shared/schemas. Never skipped."""
-    path = Path(os.environ.get(SCHEMA_ENV, DEFAULT_SCHEMA))
+    """The Asset Bundle JSON schema: $UC_MLOPS_BUNDLE_SCHEMA, else schemas/. Never skipped."""
+    path = Path(os.environ.get(SCHEMA_ENV) or DEFAULT_SCHEMA)
     if not path.is_file():
         pytest.fail(
-            f"Asset Bundle schema not found at {path}. Get one with "
-            f"`databricks bundle schema > databricks-bundle.schema.json` and point {SCHEMA_ENV} at it.",
+            f"Asset Bundle schema not found at {path}: restore schemas/ from git, run "
+            f"scripts/refresh-bundle-schema, or point {SCHEMA_ENV} at a schema file.",
             pytrace=False,
         )
     return path
