@@ -55,6 +55,31 @@ INVALID = [
     ("release_branch", "release.lock", "git branch"),
     ("release_branch", "rel ease", "git branch"),
     ("release_branch", "main", "same as default_branch"),
+    # `${...}` is a bundle reference: the bundle would resolve it (readers becoming developers).
+    ("reader_group", "${var.developer_group}", "bundle reference"),
+    ("developer_group", "ml-${bundle.target}", "bundle reference"),
+    ("description", "Scores ${var.catalog} nightly", "bundle reference"),
+    ("project_name", "Churn ${var.model_name}", "bundle reference"),
+    ("alert_email", "${var.alert_email}@example.com", "bundle reference"),
+    ("uc_schema", "${var.schema}", "bundle reference"),
+    ("dev_workspace_host", "https://${workspace.host}", "bundle reference"),
+    ("default_branch", "feature-${var.catalog}", "bundle reference"),
+    # Characters YAML reads as line breaks or refuses, DEL, and text that is not UTF-8.
+    ("description", "one\u2028two", "newline"),
+    ("project_name", "Churn\x85Model", "newline"),
+    ("reader_group", "ml\x7freaders", "control character"),
+    ("description", "byte order\ufeffmark", "control character"),
+    ("description", "caf\udce9", "control character"),
+    ("release_branch", "release\u2029v1", "newline"),
+    # Derived names are reported as the answer the user typed.
+    (
+        "project_name",
+        "Modèle",
+        'gives project_slug="mod\\u00e8le", which is not a valid repository',
+    ),
+    ("project_name", "Class", 'gives package_name="class", which is a Python keyword'),
+    ("project_name", "JSON", 'gives package_name="json", which shadows'),
+    ("project_slug", "class", 'gives package_name="class", which is a Python keyword'),
 ]
 
 
