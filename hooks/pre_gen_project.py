@@ -4,7 +4,9 @@ Validation only: standard library, no network, deterministic, and it never chang
 replays the stored answers on every update, so a hook that rewrote them would fight every upgrade).
 Choice questions need no check here: cookiecutter refuses a value outside the list itself.
 Each failure prints one line ``ERROR: <question>=<value> <rule> (expected ...)`` and exits 1;
-cookiecutter then removes the half-made output folder.
+cookiecutter then removes the half-made output folder. The question named is the one the user
+answered: a derived name that kept its default (slug, package, model) is reported through the
+answer it came from.
 """
 
 import json
@@ -42,12 +44,43 @@ CLOUD_HOST_SUFFIXES = {
 }
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&*+/=?^_{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Not one line of text in every rendered format: controls (C0, DEL, C1), the characters YAML reads
+# as line breaks (U+0085, U+2028, U+2029) or refuses (U+FEFF, U+FFFE, U+FFFF), and lone surrogates
+# (bytes of an answer that were not UTF-8).
+NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# The bundle resolves `${...}` anywhere in its files, including the variable defaults answers go to.
+BUNDLE_REFERENCE = "${"
+
+
+# Derived answers, each with the answer it is derived from and the default of cookiecutter.json.
+DERIVED = {
+    "project_slug": ("project_name", lambda name: name.lower().replace(" ", "-")),
+    "package_name": ("project_slug", lambda slug: slug.replace("-", "_")),
+    "model_name": ("package_name", lambda package: package),
+}
+
+
+def typed(question):
+    """The question the user answered for `question`: the one it was derived from, if it was."""
+    while question in DERIVED:
+        source, derive = DERIVED[question]
+        if ANSWERS[question] != derive(ANSWERS[source]):
+            break
+        question = source
+    return question
+
+
+def show(value):
+    return json.dumps(value, ensure_ascii=True)
 
 
 class InvalidAnswer(Exception):
     def __init__(self, question, rule, expected):
-        value = json.dumps(ANSWERS.get(question), ensure_ascii=True)
-        super().__init__(f"ERROR: {question}={value} {rule} (expected {expected})")
+        # A derived answer is reported as the answer the user typed, naming what it gave.
+        asked = typed(question)
+        if asked != question:
+            rule = f"gives {question}={show(ANSWERS[question])}, which {rule}"
+        super().__init__(f"ERROR: {asked}={show(ANSWERS.get(asked))} {rule} (expected {expected})")
 
 
 def require(ok, question, rule, expected):
@@ -55,12 +88,29 @@ def require(ok, question, rule, expected):
         raise InvalidAnswer(question, rule, expected)
 
 
+def check_every_answer():
+    # Rules for every answer the user typed, before the rules of each question (a derived answer
+    # that kept its default is checked through the answer it came from).
+    for question, value in ANSWERS.items():
+        if question.startswith("_") or not isinstance(value, str) or typed(question) != question:
+            continue
+        require(
+            not NOT_TEXT.search(value),
+            question,
+            "contains a newline, control character or non-text character",
+            "one line of printable UTF-8 text",
+        )
+        require(
+            BUNDLE_REFERENCE not in value,
+            question,
+            "contains ${, which starts a bundle reference (the bundle would resolve it)",
+            "text without ${",
+        )
+
+
 def check_text(question, max_length):
     value = ANSWERS[question]
     require(value.strip() != "", question, "is empty", "some text")
-    require(
-        not CONTROL.search(value), question, "contains a newline or control character", "one line"
-    )
     require(len(value) <= max_length, question, "is too long", f"at most {max_length} characters")
 
 
@@ -234,6 +284,7 @@ def check_project_name():
 
 
 def validate():
+    check_every_answer()
     check_project_name()
     check_text("description", 300)
     check_slug_and_package()

@@ -1,8 +1,14 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from variants import TEMPLATE, selected_variants
+
+# pytest-cookies renders the context itself, outside the import path cookiecutter gives a template,
+# so the template's Jinja extensions (local_extensions.py, `_extensions`) must be importable here.
+if str(TEMPLATE) not in sys.path:
+    sys.path.append(str(TEMPLATE))
 
 VARIANTS = selected_variants()
 SCHEMA_ENV = "UC_MLOPS_BUNDLE_SCHEMA"

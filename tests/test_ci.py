@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from cookiecutter.main import cookiecutter
 from variants import TEMPLATE, selected_variants
 
 BIN = Path(sys.executable).parent
@@ -938,12 +939,10 @@ def test_pre_commit_passes_in_the_rendered_project(rendered, case, tmp_path):
             hook,
             result.stdout,
         )
-    # The guards fail as they should: a conflict marker and a forced .rej file.
+    # The guards fail as they should: a conflict marker and a .rej file (not ignored by git).
     (copy / "notes.txt").write_text("<<<<<<< ours\n")
     (copy / "README.md.rej").write_text("rejected hunk\n")
-    subprocess.run(
-        ["git", "add", "-f", "notes.txt", "README.md.rej"], cwd=copy, check=True, env=env
-    )
+    subprocess.run(["git", "add", "notes.txt", "README.md.rej"], cwd=copy, check=True, env=env)
     result = subprocess.run(
         [str(BIN / "pre-commit"), "run", "--all-files", "--color", "never"],
         cwd=copy,
@@ -954,3 +953,40 @@ def test_pre_commit_passes_in_the_rendered_project(rendered, case, tmp_path):
     assert result.returncode != 0
     assert re.search(r"^no merge conflict markers.*Failed$", result.stdout, re.M), result.stdout
     assert re.search(r"^no \.rej files.*Failed$", result.stdout, re.M), result.stdout
+
+
+def test_a_rej_file_is_seen_by_git_and_refused_by_pre_commit(tmp_path):
+    # `cruft update` leaves rejected hunks as *.rej; they must show in `git status` and be staged by
+    # `git add -A`, so that the rendered pre-commit hook refuses the commit (an ignored .rej never
+    # reaches it).
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out")))
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(PRE_COMMIT_HOME),
+        "GIT_AUTHOR_NAME": "uc-mlops tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+        "GIT_COMMITTER_NAME": "uc-mlops tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+    }
+    (project / "databricks.yml.rej").write_text("@@ -1 +1 @@ rejected hunk\n")
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"]):
+        subprocess.run(command, cwd=project, check=True, env=env)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "databricks.yml.rej"], cwd=project, env=env
+    )
+    assert ignored.returncode == 1, "the rendered .gitignore hides *.rej files"
+    result = subprocess.run(
+        [str(BIN / "pre-commit"), "run", "no-rej-files", "--color", "never"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert re.search(r"^no \.rej files.*Failed$", result.stdout, re.M), result.stdout
+    assert (
+        "databricks.yml.rej"
+        in subprocess.run(
+            ["git", "diff", "--cached", "--name-only"], cwd=project, capture_output=True, text=True
+        ).stdout
+    )

@@ -55,6 +55,37 @@ INVALID = [
     ("release_branch", "release.lock", "git branch"),
     ("release_branch", "rel ease", "git branch"),
     ("release_branch", "main", "same as default_branch"),
+    # `${...}` is a bundle reference: the bundle would resolve it (readers becoming developers).
+    ("reader_group", "${var.developer_group}", "bundle reference"),
+    ("developer_group", "ml-${bundle.target}", "bundle reference"),
+    ("description", "Scores ${var.catalog} nightly", "bundle reference"),
+    ("project_name", "Churn ${var.model_name}", "bundle reference"),
+    ("alert_email", "${var.alert_email}@example.com", "bundle reference"),
+    ("uc_schema", "${var.schema}", "bundle reference"),
+    ("dev_workspace_host", "https://${workspace.host}", "bundle reference"),
+    ("default_branch", "feature-${var.catalog}", "bundle reference"),
+    # Characters YAML reads as line breaks or refuses, DEL, and text that is not UTF-8.
+    ("description", "one\u2028two", "newline"),
+    ("project_name", "Churn\x85Model", "newline"),
+    ("reader_group", "ml\x7freaders", "control character"),
+    ("description", "byte order\ufeffmark", "control character"),
+    ("description", "caf\udce9", "control character"),
+    ("release_branch", "release\u2029v1", "newline"),
+    # Derived names are reported as the answer the user typed.
+    (
+        "project_name",
+        "Modèle",
+        'gives project_slug="mod\\u00e8le", which is not a valid repository',
+    ),
+    ("project_name", "Class", 'gives package_name="class", which is a Python keyword'),
+    ("project_name", "JSON", 'gives package_name="json", which shadows'),
+    ("project_slug", "class", 'gives package_name="class", which is a Python keyword'),
+    # A project folder outside the output folder is refused before cookiecutter creates it.
+    ("project_name", "a/b", 'makes the project folder "a/b", which is not a single folder'),
+    ("project_name", "..", "not a single folder inside the output folder"),
+    ("project_slug", "../escaped/x", "not a single folder inside the output folder"),
+    ("project_slug", "a\\b", "not a single folder inside the output folder"),
+    ("project_slug", "C:x", "not a single folder inside the output folder"),
 ]
 
 
@@ -104,6 +135,21 @@ def test_invalid_answer_is_refused_cleanly(tmp_path, question, value, rule):
     assert errors[0].startswith(f"ERROR: {question}={json.dumps(value)} "), errors[0]
     assert rule in errors[0] and "(expected " in errors[0], errors[0]
     assert list(output.iterdir()) == [], "a refused render left files behind"
+    assert [path.name for path in tmp_path.iterdir()] == ["out"], "files outside the output folder"
+
+
+def test_absolute_project_folder_is_refused_before_anything_exists(tmp_path):
+    outside = tmp_path / "elsewhere" / "project"
+    result, output = render(tmp_path, project_slug=str(outside))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert errors == [
+        f"ERROR: project_slug={json.dumps(str(outside))} makes the project folder "
+        f"{json.dumps(str(outside))}, which is not a single folder inside the output folder "
+        "(expected a name without /, \\ or a drive, and not . or ..)"
+    ], result.stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+    assert list(output.iterdir()) == []
 
 
 @pytest.mark.parametrize(("question", "value"), INVALID_CHOICES)
