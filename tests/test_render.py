@@ -81,6 +81,7 @@ PROJECT_TESTS = (
     "test_model.py",
     "test_notebooks.py",
     "test_runtime.py",
+    "test_settings.py",
 )
 
 

@@ -30,7 +30,7 @@ dbutils.widgets.text("violations", "")
 run(
     [
         "alert",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

@@ -3,8 +3,8 @@
 # MAGIC # Batch inference
 # MAGIC
 # MAGIC Scores a table with the `@champion` version and appends the results (keys, features,
-# MAGIC prediction, label when known, model version, timestamp) to the inference table that
-# MAGIC Lakehouse Monitoring watches.
+# MAGIC prediction, label when known, model version, timestamp) to the inference table{% if cookiecutter.include_monitoring == "yes" %} that
+# MAGIC Lakehouse Monitoring watches{% endif %}.
 
 # COMMAND ----------
 
@@ -31,7 +31,7 @@ dbutils.widgets.text("input_table", "")
 run(
     [
         "batch-inference",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

@@ -4,8 +4,8 @@
 # MAGIC
 # MAGIC Points the real-time endpoint at the `@champion` version (creating it the first time),
 # MAGIC with its inference table, its size for the target from `conf/serving.yml` and query rights
-# MAGIC for the readers. With feature tables, publishes them to the online store first, so
-# MAGIC requests carry only keys.
+# MAGIC for the readers.{% if cookiecutter.include_feature_store == "yes" %} Publishes the feature tables to the online store first, so
+# MAGIC requests carry only keys.{% endif %}
 
 # COMMAND ----------
 
@@ -34,7 +34,7 @@ dbutils.widgets.text("alert_email", "")
 run(
     [
         "deploy-endpoint",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

@@ -2,9 +2,9 @@
 # MAGIC %md
 # MAGIC # Feature engineering
 # MAGIC
-# MAGIC Builds the user and item feature tables from the source tables.
-# MAGIC Both tables pass the data-quality gate (null rates, schema drift) before anything is
-# MAGIC written; with the feature store they are Unity Catalog feature tables, upserted by key.
+# MAGIC Builds the model's feature tables from the source tables (`model/features.py`).
+# MAGIC Every table passes the data-quality gate (declared columns, null rates, schema changes)
+# MAGIC before anything is written; {% if cookiecutter.include_feature_store == "yes" %}they are Unity Catalog feature tables{% else %}they are Delta tables{% endif %}, upserted by key.
 
 # COMMAND ----------
 
@@ -30,7 +30,7 @@ dbutils.widgets.text("model_name", "")
 run(
     [
         "features",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

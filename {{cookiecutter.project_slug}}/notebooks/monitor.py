@@ -32,7 +32,7 @@ dbutils.widgets.text("assets_dir", "")
 run(
     [
         "monitor",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

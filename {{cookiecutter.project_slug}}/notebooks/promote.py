@@ -30,7 +30,7 @@ dbutils.widgets.text("version", "")
 run(
     [
         "promote",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

@@ -31,7 +31,7 @@ version = dbutils.widgets.get("version")
 run(
     [
         "rollback",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

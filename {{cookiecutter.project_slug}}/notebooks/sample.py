@@ -30,7 +30,7 @@ dbutils.widgets.text("model_name", "")
 run(
     [
         "sample",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

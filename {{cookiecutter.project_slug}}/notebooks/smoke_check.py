@@ -29,7 +29,7 @@ dbutils.widgets.text("model_name", "")
 run(
     [
         "smoke-check",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

@@ -31,7 +31,7 @@ dbutils.widgets.text("experiment", "")
 run(
     [
         "train",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

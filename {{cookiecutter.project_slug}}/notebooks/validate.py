@@ -31,7 +31,7 @@ dbutils.widgets.text("version", "")
 run(
     [
         "validate",
-        "--platform",
+        "--runtime",
         "databricks",
         "--target",
         dbutils.widgets.get("target"),

@@ -151,7 +151,7 @@ def test_rollback_command_refuses_without_history(
     assert registry.aliases(client, names.model) == before
 
 
-def test_batch_inference_writes_monitoring_shape(world: LocalRuntime, names: Names) -> None:
+def test_batch_inference_writes_the_inference_table(world: LocalRuntime, names: Names) -> None:
     client = MlflowClient()
     version = train(world, names).version
     registry.promote(client, names.model, version)

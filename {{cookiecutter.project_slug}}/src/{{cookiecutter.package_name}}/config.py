@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,23 +72,6 @@ class Names:
         elif len(parts) != 1:
             raise ValueError(f"Model name must have one or three parts, got {model_name!r}")
         return cls(catalog or CATALOGS[target], schema or SCHEMA, model)
-
-
-# Workspace-level names (endpoints, Lakebase instances) are limited to 63 characters.
-MAX_WORKSPACE_NAME = 63
-
-
-def bounded_name(name: str, allowed: str, limit: int = MAX_WORKSPACE_NAME) -> str:
-    """``name`` with every character not ``allowed`` replaced by "-", shortened if too long.
-
-    A shortened name ends in a hash of the full one, so two long names stay distinct and the
-    same name always maps to the same result.
-    """
-    name = "".join(c if re.fullmatch(allowed, c) else "-" for c in name)
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - len(digest) - 1]}-{digest}"
 
 
 def project_file(relative: str) -> Path:

@@ -1,10 +1,9 @@
 """The model contract: everything model-specific, declared by the team in ``model/``.
 
-The template's stages (sample data, features, training, validation, inference, serving,
-monitoring) know nothing about churn, users or forests: they read one ``ModelSpec`` (``MODEL``
-in ``model/__init__.py``) and use only the fields below. A team swaps in its own model by
-rewriting ``model/``; `cruft update` never touches that folder, and a template release that
-changes the plumbing keeps working as long as this contract holds.
+The template's stages know nothing about the data, the features or the estimator: they read one
+``ModelSpec`` (``MODEL`` in ``model/__init__.py``) and use only the fields below. A team swaps in
+its own model by rewriting ``model/``; `cruft update` never touches that folder, and a template
+release that changes the plumbing keeps working as long as this contract holds.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The batch inference stage: score with the champion into an inference table shaped for
-Lakehouse Monitoring (keys, features, prediction, label when known, model version, time)."""
+"""The batch inference stage: score with the champion into the inference table (keys, features,
+prediction, label when known, model version, scoring time)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .train import feature_lookups
 
 
 class NoChampionError(Refusal):
-    """Scoring and serving need a champion."""
+    """There is no champion to score with."""
 
 
 @dataclass(frozen=True)

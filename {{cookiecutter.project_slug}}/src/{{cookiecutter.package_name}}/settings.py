@@ -1,7 +1,8 @@
 """The thresholds that decide things, read from ``conf/thresholds.yml`` (the one place they live).
 
-Promotion limits and the data-quality gate are read here; the options read their own sections of
-the same file (latency, monitoring). A missing or unknown key is an error, never a silent default.
+Promotion limits and the data-quality gate are read here{% if cookiecutter.include_serving == "yes" or cookiecutter.include_monitoring == "yes" %}; the option packages read their own
+sections of the same file{% endif %}.
+A missing or unknown key is an error, never a silent default.
 """
 
 from __future__ import annotations

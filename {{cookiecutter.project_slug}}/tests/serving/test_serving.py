@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 from mlflow.models import get_model_info
 
 from {{ cookiecutter.package_name }} import registry
-from {{ cookiecutter.package_name }}.config import CATALOGS, MAX_WORKSPACE_NAME, Names, bounded_name
+from {{ cookiecutter.package_name }}.config import CATALOGS, Names
 from {{ cookiecutter.package_name }}.inference import NoChampionError
 from {{ cookiecutter.package_name }}.model import MODEL
 {%- if monitoring %}
@@ -43,6 +43,8 @@ from {{ cookiecutter.package_name }}.serving import online_store as online
 from {{ cookiecutter.package_name }}.serving.databricks import DatabricksEndpoints
 from {{ cookiecutter.package_name }}.serving.endpoint import (
     ENDPOINT_CHARACTERS,
+    MAX_WORKSPACE_NAME,
+    bounded_name,
     endpoint_name,
     endpoint_permissions,
     endpoint_spec,

@@ -1,5 +1,5 @@
-"""The checks: each compares the latest scored batch (or the endpoint's requests, or the audit
-log) with its limit, and the verdict on all of them."""
+"""The checks: each compares the latest scored batch (or the requests of a serving inference table,
+or the audit log) with its limit, and the verdict on all of them."""
 
 from __future__ import annotations
 

@@ -113,6 +113,15 @@ def monitor_spec(
     }
 
 
+def latency_table(cfg: MonitoringConfig, names: Names) -> str:
+    """The serving inference table whose request durations the latency check reads, if any."""
+{%- if serving %}
+    return cfg.latency_table or payload_table(names)
+{%- else %}
+    return cfg.latency_table
+{%- endif %}
+
+
 def run_monitoring(
     runtime: Runtime,
     names: Names,
@@ -138,13 +147,9 @@ def run_monitoring(
             # Null rates are not in the drift tables; compute them on the latest batch.
             columns = feature_columns(baseline, model)
             results += [*from_monitor, null_rate_check(current, columns, cfg)]
-{%- if serving %}
-    latency_table = cfg.latency_table or payload_table(names)
-{%- else %}
-    latency_table = cfg.latency_table
-{%- endif %}
-    if latency_table and runtime.table_schema(latency_table) is not None:
-        results.append(latency_check(runtime.read_table(latency_table), cfg))
+    requests = latency_table(cfg, names)
+    if requests and runtime.table_schema(requests) is not None:
+        results.append(latency_check(runtime.read_table(requests), cfg))
     if monitors.has_audit_log:
         results.append(audit_check(runtime, names, cfg))
     return decide(results)

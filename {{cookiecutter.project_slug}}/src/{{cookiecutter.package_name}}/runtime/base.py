@@ -48,8 +48,8 @@ class Runtime(ABC):
     def choose(self, local: T, databricks: T) -> T:
         """Of an option's two implementations, the one for this runtime.
 
-        Options (serving, monitoring) keep their local and Databricks code in their own folder;
-        this is how they pick, so no module outside the seam asks where it runs.
+        An option package keeps its local and Databricks code in its own folder; this is how it
+        picks one, so no module outside the seam asks where it runs.
         """
 
     @abstractmethod

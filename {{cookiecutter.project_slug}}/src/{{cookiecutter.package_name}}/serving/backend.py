@@ -10,9 +10,11 @@ from .endpoint import EndpointSpec
 
 class Endpoints(ABC):
     """Serving endpoints of one runtime: a workspace's, or local scoring servers."""
+{%- if cookiecutter.include_feature_store == "yes" %}
 
     # Whether the endpoint looks features up itself (requests then carry only the keys).
     looks_up_features: bool = False
+{%- endif %}
 
     @abstractmethod
     def deploy(self, spec: EndpointSpec) -> str:
@@ -27,6 +29,7 @@ class Endpoints(ABC):
 
         Databricks writes them itself (within minutes); local endpoints buffer them.
         """
+{%- if cookiecutter.include_feature_store == "yes" %}
 
     def publish_online_features(
         self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
@@ -37,3 +40,4 @@ class Endpoints(ABC):
         features up itself.
         """
         return {}
+{%- endif %}

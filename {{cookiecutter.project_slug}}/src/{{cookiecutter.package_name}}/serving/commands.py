@@ -9,7 +9,8 @@ from typing import Any
 
 from ..context import Command, CommandContext
 {%- if fs %}
-from .deploy import deploy, endpoints_of, publish_features, smoke_check
+from .deploy import deploy, endpoints_of, smoke_check
+from .online_store import publish_features
 {%- else %}
 from .deploy import deploy, smoke_check
 {%- endif %}
@@ -31,8 +32,10 @@ def cmd_deploy_endpoint(ctx: CommandContext) -> dict[str, Any]:
         developer_group=getattr(ctx.args, "developer_group", None),
         alert_email=getattr(ctx.args, "alert_email", None),
     )
+{%- if fs %}
     for table, action in result.online_tables.items():
         ctx.say(f"deploy-endpoint: {action} online table {table}")
+{%- endif %}
     ctx.say(
         f"deploy-endpoint: {result.endpoint} {result.action}, serving version {result.version} "
         f"as {result.served_entity}"

@@ -118,7 +118,7 @@ class DatabricksEndpoints(Endpoints):
 {%- endif %}
 
 
-# Creating an endpoint with feature lookups, or an online store, can take a while.
+# Creating an endpoint{% if fs %} with feature lookups{% endif %} can take a while.
 ENDPOINT_TIMEOUT = timedelta(minutes=40)
 ENDPOINT_POLL_SECONDS = 15
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlflow.models import get_model_info
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ..config import Names
@@ -24,13 +25,9 @@ from .databricks import DatabricksEndpoints
 from .endpoint import endpoint_name, endpoint_spec
 from .local import LocalEndpoints
 {%- if fs %}
-from .online_store import online_store, online_table
+from .online_store import publish_features
 {%- endif %}
-{%- if fs %}
-from .settings import CAPACITIES, ServingConfig
-{%- else %}
 from .settings import ServingConfig
-{%- endif %}
 
 
 class SmokeCheckError(Refusal):
@@ -48,7 +45,9 @@ class DeployResult:
     version: int
     served_entity: str
     action: str  # created, updated or unchanged
+{%- if fs %}
     online_tables: dict[str, str]
+{%- endif %}
 
 
 def deploy(
@@ -63,37 +62,14 @@ def deploy(
     """Point the endpoint at the current champion (creating it the first time)."""
     version = require_champion(names)
     endpoints = endpoints_of(runtime)
+{%- if fs %}
     # The endpoint looks features up online: the tables must exist before it starts. Their
     # content is kept fresh by the feature runs, so nothing is re-synced here.
     published = publish_features(endpoints, names, target, cfg, refresh=False)
+{%- endif %}
     spec = endpoint_spec(names, target, version, cfg, reader_group, developer_group, alert_email)
     action = endpoints.deploy(spec)
-    return DeployResult(spec.name, version, spec.served_entity.name, action, published)
-
-
-def publish_features(
-    endpoints: Endpoints,
-    names: Names,
-    target: str,
-    cfg: ServingConfig,
-    refresh: bool = True,
-    model: ModelSpec = MODEL,
-) -> dict[str, str]:
-    """Publish (or refresh) the feature tables in the online store, where the endpoint reads them.
-
-    Only where the endpoint does the feature lookups itself (feature store on Databricks); with
-    plain tables, and locally, requests carry the features.
-    """
-    if not endpoints.looks_up_features:
-        return {}
-{%- if fs %}
-    tables = {lookup.table: online_table(lookup.table) for lookup in feature_lookups(names, model)}
-    return endpoints.publish_online_features(
-        online_store(target), cfg.online_store_capacity or CAPACITIES[0], tables, refresh
-    )
-{%- else %}
-    raise RuntimeError("without the feature store an endpoint never looks features up")
-{%- endif %}
+    return DeployResult(spec.name, version, spec.served_entity.name, action{% if fs %}, published{% endif %})
 
 
 # --- the smoke check -----------------------------------------------------------------------------
@@ -109,21 +85,29 @@ def smoke_request(
 ) -> dict[str, Any]:
     """A ``dataframe_split`` request of real rows, with the columns the served model takes.
 
+{%- if fs %}
     With feature lookups on the endpoint those are the lookup keys; otherwise the inputs of the
     version's signature, in its order and types, joined from the feature tables.
+{%- else %}
+    The inputs of the version's signature, in its order and types, joined from the feature tables.
+{%- endif %}
     """
     labels = names.table(model.labels.name)
     keys = runtime.read_table(labels).select(*model.keys).dropDuplicates()
     keys = keys.orderBy(*model.keys).limit(rows)
+{%- if fs %}
     if endpoints.looks_up_features:
-        columns, frame = list(model.keys), keys
-    else:
-        inputs = get_model_info(f"models:/{names.model}/{version}").signature.inputs
-        columns = inputs.input_names()
-        joined = join_features(runtime, keys, feature_lookups(names, model))
-        frame = joined.select(
-            *(F.col(spec.name).cast(spec.type.to_spark().simpleString()) for spec in inputs.inputs)
-        )
+        return _request(list(model.keys), keys, labels)
+{%- endif %}
+    inputs = get_model_info(f"models:/{names.model}/{version}").signature.inputs
+    joined = join_features(runtime, keys, feature_lookups(names, model))
+    frame = joined.select(
+        *(F.col(spec.name).cast(spec.type.to_spark().simpleString()) for spec in inputs.inputs)
+    )
+    return _request(inputs.input_names(), frame, labels)
+
+
+def _request(columns: list[str], frame: DataFrame, labels: str) -> dict[str, Any]:
     data = [[_json_value(value) for value in row] for row in frame.collect()]
     if not data:
         raise SmokeCheckError(f"{labels} has no rows to build a request from")
@@ -159,27 +143,42 @@ def smoke_check(runtime: Runtime, names: Names, cfg: ServingConfig) -> SmokeResu
     endpoints = endpoints_of(runtime)
     name = endpoint_name(names)
     request = smoke_request(runtime, endpoints, names, version)
+    latencies = timed_requests(endpoints, name, request, cfg.smoke_requests)
+    endpoints.flush_inference_tables()
+    return judge(name, version, len(request["data"]), latencies, cfg)
+
+
+def timed_requests(
+    endpoints: Endpoints, name: str, request: dict[str, Any], count: int
+) -> list[float]:
+    """One warm-up request, then ``count`` timed ones; milliseconds each."""
     expected = len(request["data"])
     # The first request may meet a cold start (scale to zero); it must succeed, not be fast.
     _predictions(endpoints, name, request, expected)
     latencies = []
-    for _ in range(cfg.smoke_requests):
+    for _ in range(count):
         started = time.perf_counter()
         _predictions(endpoints, name, request, expected)
         latencies.append((time.perf_counter() - started) * 1000)
-    endpoints.flush_inference_tables()
+    return latencies
+
+
+def judge(
+    name: str, version: int, rows: int, latencies: Sequence[float], cfg: ServingConfig
+) -> SmokeResult:
+    """The smoke check's verdict on the measured latencies: raise when the p99 is over budget."""
     result = SmokeResult(
         endpoint=name,
         version=version,
         requests=len(latencies),
-        rows_per_request=expected,
+        rows_per_request=rows,
         p50_ms=round(percentile(latencies, 50), 1),
         p99_ms=round(percentile(latencies, 99), 1),
         max_p99_ms=cfg.max_p99_ms,
     )
     if result.p99_ms > cfg.max_p99_ms:
         raise SmokeCheckError(
-            f"{name}: p99 {result.p99_ms:.0f} ms over {cfg.smoke_requests} requests "
+            f"{name}: p99 {result.p99_ms:.0f} ms over {len(latencies)} requests "
             f"exceeds the budget of {cfg.max_p99_ms:g} ms"
         )
     return result

@@ -3,6 +3,8 @@ request types (the same spec starts the local scoring server)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +21,25 @@ from databricks.sdk.service.serving import (
     TrafficConfig,
 )
 
-from ..config import PROJECT, Names, bounded_name
+from ..config import PROJECT, Names
 from .settings import ServingConfig
+
+# Workspace-level names (endpoints, Lakebase instances) are limited to 63 characters.
+MAX_WORKSPACE_NAME = 63
+
+
+def bounded_name(name: str, allowed: str, limit: int = MAX_WORKSPACE_NAME) -> str:
+    """``name`` with every character not ``allowed`` replaced by "-", shortened if too long.
+
+    A shortened name ends in a hash of the full one, so two long names stay distinct and the
+    same name always maps to the same result.
+    """
+    name = "".join(c if re.fullmatch(allowed, c) else "-" for c in name)
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - len(digest) - 1]}-{digest}"
+
 
 # Characters allowed in an endpoint or served entity name.
 ENDPOINT_CHARACTERS = r"[A-Za-z0-9_-]"

@@ -9,8 +9,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from ..config import PROJECT, bounded_name
+from ..config import PROJECT, Names
+from ..contract import ModelSpec
+from ..model import MODEL
 from ..runtime.feature_engineering import FeatureEngineeringRuntime
+from ..train import feature_lookups
+from .backend import Endpoints
+from .endpoint import bounded_name
+from .settings import ServingConfig
 
 # Characters allowed in a Lakebase database instance name (at most 63).
 ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"
@@ -68,3 +74,24 @@ def publish_online_features(
         runtime.workspace.pipelines.start_update(synced.data_synchronization_status.pipeline_id)
         actions[target] = "refreshed"
     return actions
+
+
+def publish_features(
+    endpoints: Endpoints,
+    names: Names,
+    target: str,
+    cfg: ServingConfig,
+    refresh: bool = True,
+    model: ModelSpec = MODEL,
+) -> dict[str, str]:
+    """Publish (or refresh) the feature tables in the online store, where the endpoint reads them.
+
+    Only where the endpoint does the feature lookups itself (feature store on Databricks); with
+    plain tables, and locally, requests carry the features.
+    """
+    if not endpoints.looks_up_features:
+        return {}
+    tables = {lookup.table: online_table(lookup.table) for lookup in feature_lookups(names, model)}
+    return endpoints.publish_online_features(
+        online_store(target), cfg.online_store_capacity, tables, refresh
+    )

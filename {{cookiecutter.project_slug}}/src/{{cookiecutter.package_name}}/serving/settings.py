@@ -12,7 +12,9 @@ from ..settings import Thresholds
 
 CONFIG_FILE = "conf/serving.yml"
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
+{%- if cookiecutter.include_feature_store == "yes" %}
 CAPACITIES = ("CU_1", "CU_2", "CU_4", "CU_8")
+{%- endif %}
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,10 @@ class ServingConfig:
     smoke_requests: int
     # p99 budget of the endpoint: conf/thresholds.yml latency.max_p99_ms.
     max_p99_ms: float
-    online_store_capacity: str | None
+{%- if cookiecutter.include_feature_store == "yes" %}
+    # Lakebase capacity of the online feature store.
+    online_store_capacity: str
+{%- endif %}
 
 
 def load_config(thresholds: Thresholds, path: str | Path | None = None) -> ServingConfig:
@@ -46,8 +51,7 @@ def load_config(thresholds: Thresholds, path: str | Path | None = None) -> Servi
     capacity = raw["online_store"]["capacity"]
     if capacity not in CAPACITIES:
         raise ValueError(f"{source}: online_store.capacity must be one of {CAPACITIES}")
-{%- else %}
-    capacity = None
 {%- endif %}
     budget = float(thresholds.raw["latency"]["max_p99_ms"])
-    return ServingConfig(sizes, int(raw["smoke_check"]["requests"]), budget, capacity)
+    requests = int(raw["smoke_check"]["requests"])
+    return ServingConfig(sizes, requests, budget{% if cookiecutter.include_feature_store == "yes" %}, capacity{% endif %})
