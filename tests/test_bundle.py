@@ -165,7 +165,11 @@ def test_jobs_are_consistent(project):
 
 def test_targets_use_the_answers(project, answers):
     bundle = load(project)
-    assert re.fullmatch(r"\d+\.\d+\.\d+", bundle["bundle"]["databricks_cli_version"])
+    constraint = re.fullmatch(
+        r">= (\d+)\.\d+\.\d+, < (\d+)\.0\.0", bundle["bundle"]["databricks_cli_version"]
+    )
+    assert constraint, "a range from CI's version up to the next major, not one exact version"
+    assert int(constraint.group(2)) == int(constraint.group(1)) + 1
     assert bundle["bundle"]["name"] == answers["project_slug"]
     assert bundle["targets"]["dev"]["mode"] == "development"
     for target in ("dev", "staging", "prod"):
@@ -210,3 +214,12 @@ def test_grants_give_readers_only_reading(project):
     for name, target in bundle["targets"].items():
         levels = {p["level"] for p in target.get("permissions", [])}
         assert levels <= ({"CAN_MANAGE"} if name == "dev" else set()), name
+
+
+def test_experiment_parent_is_created_by_the_deploy(project):
+    # MLflow refuses an experiment whose parent folder does not exist; the bundle's root folder
+    # exists once the deploy has uploaded the files, before any resource is created.
+    name = load(project)["resources"]["experiments"]["training"]["name"]
+    parent, _, leaf = name.rpartition("/")
+    assert parent == "${workspace.root_path}", name
+    assert leaf and "/" not in leaf

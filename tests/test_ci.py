@@ -113,7 +113,9 @@ def load_yaml(path):
 
 
 def bundle_cli_version(project):
-    return load_yaml(project / "databricks.yml")["bundle"]["databricks_cli_version"]
+    """The floor of the bundle's CLI constraint (">= X.Y.Z, < N.0.0"): the version CI installs."""
+    constraint = load_yaml(project / "databricks.yml")["bundle"]["databricks_cli_version"]
+    return re.fullmatch(r">= (\d+\.\d+\.\d+), < \d+\.0\.0", constraint).group(1)
 
 
 def expand(text, variables):

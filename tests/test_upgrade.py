@@ -297,7 +297,7 @@ def test_cruft_update(tmp_path, template_repos, base, name, request):
     team_line = "\n\n# Team edit: weekend activity share is added here next sprint.\n"
     features.write_text(features.read_text() + team_line)
     commit_all(edited, "team: plan a new feature")
-    old_render = {name: (untouched / name).read_bytes() for name in files(untouched)}
+    old_render = {path: (untouched / path).read_bytes() for path in files(untouched)}
 
     for project in (untouched, edited):
         result = cruft("update", "--checkout", new, "--skip-apply-ask", cwd=project)
@@ -323,11 +323,11 @@ def test_cruft_update(tmp_path, template_repos, base, name, request):
 
     fresh = create(template, new, answers, tmp_path / "fresh")
     assert files(untouched) == files(fresh)
-    for name in files(fresh):
-        if name == ".cruft.json":
+    for path in files(fresh):
+        if path == ".cruft.json":
             continue
-        expected = (fresh / name).read_bytes()
-        assert (untouched / name).read_bytes() == expected, f"{name} differs from a fresh render"
+        expected = (fresh / path).read_bytes()
+        assert (untouched / path).read_bytes() == expected, f"{path} differs from a fresh render"
     assert set(old_render) - set(files(fresh)) == set(old_render) - set(files(untouched))
 
     if (base, name) in INSTALLED:

@@ -29,7 +29,8 @@ def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: SparkSession
     """A local runtime whose tables and MLflow store live in this test's temp dir."""
     monkeypatch.chdir(tmp_path)
     local = LocalRuntime(root=tmp_path / ".local", spark=spark)
-    local.configure_mlflow(Names.resolve("dev"), "tests")
+    local.configure_mlflow()
+    local.use_experiment(Names.resolve("dev"), "tests")
     return local
 
 

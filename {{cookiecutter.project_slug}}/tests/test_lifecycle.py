@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.inference import batch_inference
 from {{ cookiecutter.package_name }}.model import MODEL
 from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
 from {{ cookiecutter.package_name }}.settings import Thresholds
-from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.train import split_labels, train
 from {{ cookiecutter.package_name }}.validation import validate
 
 LABEL = MODEL.label
@@ -166,4 +166,7 @@ def test_batch_inference_writes_the_inference_table(world: LocalRuntime, names: 
     summary = table.groupBy("model_version").count().collect()
     assert [(row["model_version"], row["count"]) for row in summary] == [(version, labels.count())]
     assert (result.model_version, result.rows) == (version, labels.count())
+    # Labels only where the model never trained: quality on this table is out of sample.
+    _, holdout = split_labels(labels)
+    assert table.filter(table[LABEL].isNotNull()).count() == holdout.count() > 0
     assert table.filter(table.prediction.isNull() | table.scored_at.isNull()).count() == 0

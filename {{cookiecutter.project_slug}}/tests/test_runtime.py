@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import mlflow
 import pandas as pd
+import pytest
 
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import Names
+from {{ cookiecutter.package_name }}.errors import Refusal
+from {{ cookiecutter.package_name }}.runtime.databricks import DatabricksRuntime
 from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
 
 
@@ -22,3 +28,18 @@ def test_feature_table_write_is_an_upsert(runtime: LocalRuntime) -> None:
 def test_task_values_are_recorded_locally(runtime: LocalRuntime) -> None:
     runtime.set_task_value("passed", True)
     assert runtime.task_values == {"passed": True}
+
+
+def test_only_training_creates_an_experiment(world: LocalRuntime) -> None:
+    """Every other command works without creating (or choosing) an MLflow experiment."""
+    before = {e.name for e in mlflow.search_experiments()}
+    trained = cli.main(["train", "--runtime", "local", "--experiment", "only-train"])
+    assert trained == 0
+    for command in (["promote", "--version", "1"], ["batch-inference"], ["rollback"]):
+        cli.main([*command, "--runtime", "local"])
+    assert {e.name for e in mlflow.search_experiments()} - before == {"only-train"}
+
+
+def test_databricks_training_needs_the_bundles_experiment() -> None:
+    with pytest.raises(Refusal, match="--experiment is required"):
+        DatabricksRuntime(workspace=object()).use_experiment(Names.resolve("prod"), None)

@@ -55,6 +55,7 @@ def cmd_features(ctx: CommandContext) -> dict[str, Any]:
 
 
 def cmd_train(ctx: CommandContext) -> dict[str, Any]:
+    ctx.runtime.use_experiment(ctx.names, ctx.args.experiment)
     result = train(ctx.runtime, ctx.names)
     registry.set_challenger(ctx.client(), result.model_name, result.version)
     ctx.runtime.set_task_value("version", result.version)

@@ -30,7 +30,7 @@ class CommandContext:
         """The runtime, with MLflow pointed at its tracking server and registry."""
         if self._runtime is None:
             runtime = get_runtime(self.args.runtime)
-            runtime.configure_mlflow(self.names, self.args.experiment or None)
+            runtime.configure_mlflow()
             self._runtime = runtime
         return self._runtime
 

@@ -14,7 +14,7 @@ from .errors import Refusal
 from .model import MODEL
 from .registry import CHAMPION, champion_version
 from .runtime import Runtime
-from .train import feature_lookups
+from .train import feature_lookups, in_holdout
 
 
 class NoChampionError(Refusal):
@@ -50,7 +50,14 @@ def batch_inference(
         model.prediction_type,
     )
     features = [c for c in scored.columns if c not in {*model.keys, model.label, PREDICTION}]
-    label = [model.label] if model.label in scored.columns else []
+    # A label is kept only for rows the model never trained on (the holdout), so any quality
+    # measured on this table is out of sample, like for like with the holdout metrics; scored
+    # training rows would flatter the model and hide a real drop.
+    label = (
+        [F.when(in_holdout(model), F.col(model.label)).alias(model.label)]
+        if model.label in scored.columns
+        else []
+    )
     output = scored.select(
         *model.keys,
         *features,

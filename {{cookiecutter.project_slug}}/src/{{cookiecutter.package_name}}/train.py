@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from .config import HOLDOUT_PERCENT, Names
@@ -31,10 +31,15 @@ def feature_lookups(names: Names, model: ModelSpec = MODEL) -> list[Lookup]:
     return [Lookup(names.table(table.name), table.key) for table in model.feature_tables]
 
 
+def in_holdout(model: ModelSpec = MODEL) -> Column:
+    """Whether a row's keys fall in the holdout: a hash, stable across runs, stages and machines."""
+    return F.pmod(F.xxhash64(*model.keys), F.lit(100)) < HOLDOUT_PERCENT
+
+
 def split_labels(labels: DataFrame, model: ModelSpec = MODEL) -> tuple[DataFrame, DataFrame]:
-    """Train/holdout split by a hash of the keys: stable across runs, stages and machines."""
-    in_holdout = F.pmod(F.xxhash64(*model.keys), F.lit(100)) < HOLDOUT_PERCENT
-    return labels.filter(~in_holdout), labels.filter(in_holdout)
+    """The training and holdout rows of the label table."""
+    holdout = in_holdout(model)
+    return labels.filter(~holdout), labels.filter(holdout)
 
 
 def read_labels(runtime: Runtime, names: Names, model: ModelSpec = MODEL) -> DataFrame:

@@ -294,54 +294,46 @@ def test_access_audit_counts_denied_requests_on_this_schema(
 def test_metric_tables_of_the_monitor_are_read(
     runtime: LocalRuntime, names: Names, cfg: MonitoringConfig
 ) -> None:
+    """The all-versions rows ("*" in the model id column) of the latest window decide; the rows
+    of single versions, here a broken old version, do not."""
     metric = MONITOR_METRIC_COLUMNS[cfg.quality_metric]
     higher_is_better = MODEL.metric(cfg.quality_metric).higher_is_better
     start = datetime(2025, 7, 1)
+    day1, day2 = (
+        (start, start + timedelta(days=1)),
+        (start + timedelta(days=1), start + timedelta(days=2)),
+    )
     window = "struct<start:timestamp,end:timestamp>"
     day = cfg.granularity
     base_value = 0.8
     step = 2 * cfg.limit("model_quality")
     worse = base_value * (1 - step if higher_is_better else 1 + step)
+    broken = base_value * (0.1 if higher_is_better else 10)
     profile = runtime.spark.createDataFrame(
         [
-            (
-                (start, start + timedelta(days=1)),
-                day,
-                ":table",
-                None,
-                "BASELINE",
-                base_value,
-            ),
-            (
-                (start, start + timedelta(days=1)),
-                day,
-                ":table",
-                None,
-                "INPUT",
-                base_value,
-            ),
-            (
-                (start + timedelta(days=1), start + timedelta(days=2)),
-                day,
-                ":table",
-                None,
-                "INPUT",
-                worse,
-            ),
+            (day1, day, "*", ":table", None, "BASELINE", base_value),
+            (day1, day, "*", ":table", None, "INPUT", base_value),
+            (day2, day, "*", ":table", None, "INPUT", worse),
+            (day2, day, "1", ":table", None, "INPUT", broken),
         ],
-        f"window {window}, granularity string, column_name string, slice_key string, "
-        f"log_type string, {metric} double",
+        f"window {window}, granularity string, model_version string, column_name string, "
+        f"slice_key string, log_type string, {metric} double",
     )
     drift_limit = cfg.limit("data_drift")
     moved = cfg.limit("prediction_drift") / 2
+    far = cfg.limit("prediction_drift") * 5
+    drift_schema = (
+        f"window {window}, granularity string, model_version string, column_name string, "
+        "slice_key string, drift_type string, population_stability_index double, "
+        "tv_distance double, js_distance double"
+    )
     drift = runtime.spark.createDataFrame(
         [
-            ((start, start), day, "age", None, "BASELINE", drift_limit * 3, None, None),
-            ((start, start), day, "prediction", None, "BASELINE", None, moved, moved),
+            (day1, day, "*", "age", None, "BASELINE", drift_limit * 3, None, None),
+            (day1, day, "*", "prediction", None, "BASELINE", None, moved, moved),
+            (day1, day, "1", "prediction", None, "BASELINE", None, far, far),
         ],
-        f"window {window}, granularity string, column_name string, slice_key string, "
-        "drift_type string, population_stability_index double, tv_distance double, "
-        "js_distance double",
+        drift_schema,
     )
     runtime.write_table(f"{names.predictions}_profile_metrics", profile)
     runtime.write_table(f"{names.predictions}_drift_metrics", drift)
@@ -351,3 +343,11 @@ def test_metric_tables_of_the_monitor_are_read(
     assert not results["data_drift"].ok
     assert "age" in results["data_drift"].detail
     assert results["prediction_drift"].ok
+    assert results["prediction_drift"].value == pytest.approx(moved)
+
+    # The statistic the docs define for this prediction type is missing: nothing may pass
+    # silently, so the checks fall back to the tables (None here).
+    statistic = "tv_distance" if MODEL.problem_type == "classification" else "js_distance"
+    unmeasured = drift.withColumn(statistic, F.lit(None).cast("double"))
+    runtime.write_table(f"{names.predictions}_drift_metrics", unmeasured.localCheckpoint())
+    assert metric_table_checks(runtime, names, cfg, MODEL) is None

@@ -165,12 +165,14 @@ def test_request_follows_the_signature(world: LocalRuntime, names: Names) -> Non
     assert request["columns"] == signature.inputs.input_names()
     assert request["data"]
     assert all(len(row) == len(request["columns"]) for row in request["data"])
+{%- if fs %}
 
     class LookupEndpoints(LocalEndpoints):
         looks_up_features = True  # as on Databricks with feature tables
 
     lookups = LookupEndpoints(world)
     assert serving.smoke_request(world, lookups, names, version)["columns"] == list(MODEL.keys)
+{%- endif %}
 
 
 def test_endpoint_follows_the_champion_and_passes_the_smoke_check(

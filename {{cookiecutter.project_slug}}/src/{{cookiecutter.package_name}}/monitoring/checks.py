@@ -25,6 +25,17 @@ LATENCY_WINDOW_HOURS = 24  # the monitoring job runs daily
 INFERENCE_COLUMNS = (PREDICTION, MODEL_VERSION, SCORED_AT)
 # The model metrics that the monitor's profile metrics table holds, and under which column.
 MONITOR_METRIC_COLUMNS = {"accuracy": "accuracy_score", "rmse": "root_mean_squared_error"}
+# The drift statistic of the prediction column. The drift metrics table documents
+# `tv_distance` (with `chi_squared_test`, `l_infinity_distance`) for categorical columns and
+# `js_distance` (with `ks_test`, `wasserstein_distance`) for numeric ones:
+# https://docs.databricks.com/aws/en/lakehouse-monitoring/monitor-output (drift metrics schema).
+# A classifier's predictions are classes; a regressor's are numbers.
+PREDICTION_DRIFT = {"classification": "tv_distance", "regression": "js_distance"}
+# With model_id_col set, the metric tables hold rows per model version and rows for all versions
+# together, the latter marked "*" in the model id column (same page, "model_id"): the checks
+# read the all-versions rows, like the local checks, which look at the whole latest batch.
+ALL_VERSIONS = "*"
+MODEL_ID_COLUMN = MODEL_VERSION
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,13 @@ def audit_check(
     return _result(cfg, "access_audit", float(count), detail)
 
 
+def _all_versions(metrics: DataFrame) -> DataFrame:
+    """The rows of a metric table that cover every model version at once."""
+    if MODEL_ID_COLUMN not in metrics.columns:
+        return metrics
+    return metrics.filter(F.col(MODEL_ID_COLUMN).cast("string") == F.lit(ALL_VERSIONS))
+
+
 def metric_table_checks(
     runtime: Runtime, names: Names, cfg: MonitoringConfig, model: ModelSpec = MODEL
 ) -> list[CheckResult] | None:
@@ -194,7 +212,7 @@ def metric_table_checks(
     if runtime.table_schema(profile_table) is None or runtime.table_schema(drift_table) is None:
         return None
     quality = model.metric(cfg.quality_metric)
-    profile = runtime.read_table(profile_table).filter(
+    profile = _all_versions(runtime.read_table(profile_table)).filter(
         (F.col("column_name") == ":table")
         & F.col("slice_key").isNull()
         & (F.col("granularity") == cfg.granularity)
@@ -205,7 +223,7 @@ def metric_table_checks(
     base = profile.filter(F.col("log_type") == "BASELINE").first()
     if current is None or base is None or current[metric] is None or base[metric] is None:
         return None
-    drift = runtime.read_table(drift_table).filter(
+    drift = _all_versions(runtime.read_table(drift_table)).filter(
         (F.col("drift_type") == "BASELINE")
         & F.col("slice_key").isNull()
         & (F.col("granularity") == cfg.granularity)
@@ -222,13 +240,11 @@ def metric_table_checks(
         and r["population_stability_index"] is not None
     }
     prediction = next((r for r in rows if r["column_name"] == PREDICTION), None)
-    change = None
-    if prediction is not None:
-        change = (
-            prediction["tv_distance"]
-            if prediction["tv_distance"] is not None
-            else prediction["js_distance"]
-        )
+    statistic = PREDICTION_DRIFT[model.problem_type]
+    change = prediction[statistic] if prediction is not None else None
+    if change is None:
+        # A drift nobody measured must not pass: compute the checks from the tables instead.
+        return None
     worst = max(psi_by_column, key=psi_by_column.get) if psi_by_column else None
     return [
         _result(
@@ -250,8 +266,6 @@ def metric_table_checks(
             cfg,
             "prediction_drift",
             change,
-            f"{change:.1%} of predictions moved (monitor metrics)"
-            if change is not None
-            else "no prediction drift in the monitor metrics",
+            f"{statistic} {change:.3f} of the predictions (monitor metrics)",
         ),
     ]

@@ -70,9 +70,15 @@ class Runtime(ABC):
         """Create the feature table, or upsert ``df`` into it by primary key."""
 
     @abstractmethod
-    def configure_mlflow(self, names: Names, experiment: str | None = None) -> None:
-        """Point MLflow at this runtime's tracking server and registry, and pick the experiment
-        (``experiment``, else this runtime's default for the model)."""
+    def configure_mlflow(self) -> None:
+        """Point MLflow at this runtime's tracking server and model registry."""
+
+    @abstractmethod
+    def use_experiment(self, names: Names, experiment: str | None) -> str:
+        """Log the runs that follow to ``experiment`` (or this runtime's default); return it.
+
+        Only stages that log runs (training) call this: no other command creates an experiment.
+        """
 
     @abstractmethod
     def set_task_value(self, key: str, value: Any) -> None:

@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from ..config import Names
+from ..errors import Refusal
 from .base import Runtime
 
 T = TypeVar("T")
@@ -65,10 +66,20 @@ class DatabricksRuntime(Runtime):
             "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
         )
 
-    def configure_mlflow(self, names: Names, experiment: str | None = None) -> None:
+    def configure_mlflow(self) -> None:
         mlflow.set_tracking_uri("databricks")
         mlflow.set_registry_uri("databricks-uc")
-        mlflow.set_experiment(experiment or f"/Shared/{names.model}")
+
+    def use_experiment(self, names: Names, experiment: str | None) -> str:
+        if not experiment:
+            # No default: a guessed workspace path would scatter experiments per target and
+            # developer (and /Shared may be locked down). The training job passes the bundle's.
+            raise Refusal(
+                f"{names.model}: --experiment is required on Databricks "
+                "(the bundle's experiment, resources.experiments.training)"
+            )
+        mlflow.set_experiment(experiment)
+        return experiment
 
     def set_task_value(self, key: str, value: Any) -> None:
         from databricks.sdk.runtime import dbutils

@@ -88,13 +88,16 @@ class LocalRuntime(Runtime):
     def set_task_value(self, key: str, value: Any) -> None:
         self.task_values[key] = value
 
-    def configure_mlflow(self, names: Names, experiment: str | None = None) -> None:
+    def configure_mlflow(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         uri = f"sqlite:///{self.root.as_posix()}/mlflow.db"  # four slashes: absolute path
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
+
+    def use_experiment(self, names: Names, experiment: str | None) -> str:
         experiment = experiment or names.model_name
         if mlflow.get_experiment_by_name(experiment) is None:
             artifacts = (self.root / "mlruns").as_uri()
             mlflow.create_experiment(experiment, artifact_location=artifacts)
         mlflow.set_experiment(experiment)
+        return experiment
