@@ -246,10 +246,10 @@ def gone(message: str = "does not exist") -> NotFound:
     return NotFound(message)
 
 
-def set_error(attribute: str, error: Exception) -> Callable[[Any], None]:
+def set_effect(attribute: str, effect: Any) -> Callable[[Any], None]:
     def mutate(client: Any) -> None:
         api, method = attribute.split(".")
-        getattr(getattr(client, api), method).side_effect = error
+        getattr(getattr(client, api), method).side_effect = effect
 
     return mutate
 
@@ -273,6 +273,15 @@ def both(*changes: Callable[[Any], None]) -> Callable[[Any], None]:
             change(client)
 
     return mutate
+
+
+def only_folder(path: str) -> Callable[[Any], None]:
+    def status(asked: str) -> workspace.ObjectInfo:
+        if asked != path:
+            raise gone()
+        return workspace.ObjectInfo(path=path, object_id=1)
+
+    return set_effect("workspace.get_status", status)
 
 
 OTHERS_SCHEMA = set_value("schemas.get", catalog.SchemaInfo(name="s", owner="x@example.com"))
@@ -305,8 +314,8 @@ def instance(creator: str) -> Callable[[Any], None]:
 MISSING, OK, UNKNOWN = doctor.MISSING, doctor.OK, doctor.UNKNOWN
 # (case, change to the ready workspace, the check it affects, its status, words of its fix)
 CASES = [
-    ("no catalog", set_error("catalogs.get", gone()), "catalog", MISSING, "CREATE CATALOG"),
-    ("catalog unusable", set_error("catalogs.get", denied()), "catalog", MISSING, "USE CATALOG"),
+    ("no catalog", set_effect("catalogs.get", gone()), "catalog", MISSING, "CREATE CATALOG"),
+    ("catalog unusable", set_effect("catalogs.get", denied()), "catalog", MISSING, "USE CATALOG"),
     (
         "no CREATE SCHEMA",
         set_value("grants.get_effective", privileges(APP_ID, "USE_CATALOG")),
@@ -314,7 +323,7 @@ CASES = [
         MISSING,
         "CREATE SCHEMA ON CATALOG",
     ),
-    ("grants unreadable", set_error("grants.get_effective", denied()), "schema", UNKNOWN, "GRANT"),
+    ("grants unreadable", set_effect("grants.get_effective", denied()), "schema", UNKNOWN, "GRANT"),
     (
         "my schema",
         set_value("schemas.get", catalog.SchemaInfo(name="s", owner=APP_ID)),
@@ -336,43 +345,44 @@ CASES = [
         OK,
         "",
     ),
-    ("schema hidden", set_error("schemas.get", denied()), "schema", MISSING, "deployment bind"),
+    ("schema hidden", set_effect("schemas.get", denied()), "schema", MISSING, "deployment bind"),
     ("no group", groups_found(), "group", MISSING, "account group"),
     ("local group", groups_found(LOCAL_GROUP), "group", MISSING, "account group"),
-    ("groups unlisted", set_error("groups.list", denied()), "group", UNKNOWN, "account group"),
-    ("home hidden", set_error("workspace.get_status", denied()), "experiment", UNKNOWN, ""),
+    ("groups unlisted", set_effect("groups.list", denied()), "group", UNKNOWN, "account group"),
+    ("home hidden", set_effect("workspace.get_status", denied()), "experiment", UNKNOWN, ""),
+    ("no home yet", only_folder("/Users"), "experiment", UNKNOWN, "admin"),
 {%- if serving %}
     (
         "no serving",
-        set_error("serving_endpoints.list", BadRequest("FEATURE_DISABLED")),
+        set_effect("serving_endpoints.list", BadRequest("FEATURE_DISABLED")),
         "model serving",
         MISSING,
         "region",
     ),
-    ("serving hidden", set_error("serving_endpoints.list", denied()), "model serving", UNKNOWN, ""),
+    ("serving hidden", set_effect("serving_endpoints.list", denied()), "model", UNKNOWN, ""),
     ("name taken", endpoint("other", "CAN_MANAGE"), "endpoint", MISSING, "delete"),
     ("our endpoint", endpoint(PROJECT, "CAN_MANAGE"), "endpoint", OK, ""),
     ("ours, query only", endpoint(PROJECT, "CAN_QUERY"), "endpoint", MISSING, "abc123"),
-    ("name hidden", set_error("serving_endpoints.get", denied()), "endpoint", UNKNOWN, "delete"),
+    ("name hidden", set_effect("serving_endpoints.get", denied()), "endpoint", UNKNOWN, "delete"),
 {%- if fs %}
     ("store exists", instance(APP_ID), "online store", OK, ""),
     ("store of others", instance("x@example.com"), "online store", UNKNOWN, "CAN_MANAGE"),
     (
         "no Lakebase",
-        set_error("database.list_database_instances", BadRequest("not enabled")),
+        set_effect("database.list_database_instances", BadRequest("not enabled")),
         "online store",
         MISSING,
         "Lakebase",
     ),
-    ("store hidden", set_error("database.get_database_instance", denied()), "online", UNKNOWN, ""),
+    ("store hidden", set_effect("database.get_database_instance", denied()), "online", UNKNOWN, ""),
 {%- endif %}
 {%- endif %}
 {%- if monitoring %}
-    ("audit denied", set_error("tables.get", denied()), "table system.access", MISSING, "SELECT"),
+    ("audit denied", set_effect("tables.get", denied()), "table system.access", MISSING, "SELECT"),
     (
         "audit not enabled",
         both(
-            set_error("tables.get", gone()),
+            set_effect("tables.get", gone()),
             set_value("metastores.current", catalog.MetastoreAssignment(1, "ms-1")),
         ),
         "table system.access",

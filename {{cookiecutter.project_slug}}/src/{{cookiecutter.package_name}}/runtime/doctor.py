@@ -643,6 +643,11 @@ class WorkspaceChecks:
         if str(folder) == home or str(folder).startswith(home + "/"):
             detail = f"in your home folder ({folder} exists); the deploy creates the rest"
             return Check(name, OK, detail)
+        if home.startswith(str(folder).rstrip("/") + "/"):
+            # A new service principal may have no home folder until it first writes one.
+            detail = f"in your home folder {home}, which does not exist yet"
+            fix = f"if the deploy cannot create it, a workspace admin creates {home} for you"
+            return Check(name, UNKNOWN, detail, fix)
         share = (
             f"give `{self.me}` CAN MANAGE on {folder} (workspace browser: the folder > Share), or "
             "point workspace.root_path of the target in databricks.yml under its home folder"
