@@ -410,7 +410,7 @@ def sign_in_fix(bundle: BundleTarget, env: Mapping[str, str]) -> str:
 {%- if platform in ("github_actions", "gitlab") %}
     # Workload identity federation: the principal's policy must trust this job's token
     # (https://docs.databricks.com/dev-tools/auth/oauth-federation-policy; the request body of
-    # https://docs.databricks.com/api/account/serviceprincipalfederationpolicy/create).
+    # https://docs.databricks.com/api/authentication/v1/create-service-principal-federation-policy).
     policy = {"oidc_policy": {"issuer": issuer, "audiences": [audience], "subject": subject}}
     principal = env.get(PRINCIPAL_VARIABLE) or f"<{PRINCIPAL_VARIABLE} of {target}>"
     return (
@@ -471,7 +471,7 @@ class WorkspaceChecks:
         """The caller's effective privileges (its own grants and its groups', inherited ones
         included); None when the caller may not read them.
 
-        https://docs.databricks.com/api/workspace/grants/geteffective: max_results=0 is the
+        https://docs.databricks.com/api/uc-grants/v1/get-effective-permissions: max_results=0 is the
         paginated form the docs recommend; a page may be empty, only a missing next_page_token
         ends the list. The types are written as the CLI's examples write them ("catalog").
         """
@@ -543,7 +543,7 @@ class WorkspaceChecks:
         name = f"catalog {catalog}"
         try:
             # Requires a metastore admin, the owner, or USE_CATALOG (so success means usable):
-            # https://docs.databricks.com/api/workspace/catalogs/get
+            # https://docs.databricks.com/api/uc-catalogs/v1/get-catalog
             info = self.w.catalogs.get(catalog)
         except NotFound:
             fix = f"a metastore admin: `CREATE CATALOG {catalog};` then `{use_and_create}`"
@@ -776,14 +776,14 @@ class WorkspaceChecks:
         )
         try:
             # Succeeds only with USE_CATALOG, USE_SCHEMA and SELECT (or ownership up the tree):
-            # https://docs.databricks.com/api/workspace/tables/get
+            # https://docs.databricks.com/api/uc-tables/v1/get-table
             self.w.tables.get(table)
         except PermissionDenied:
             detail = "you may not read it (the access audit needs SELECT)"
             return Check(name, MISSING, detail, grants)
         except NotFound:
             # System schemas are enabled one by one by an account or metastore admin:
-            # https://docs.databricks.com/api/workspace/systemschemas/enable
+            # https://docs.databricks.com/api/uc-system-schemas/v1/enable-system-schema
             try:
                 # https://docs.databricks.com/api/workspace/metastores/current
                 metastore = self.w.metastores.current().metastore_id
