@@ -238,10 +238,11 @@ def load_bundle(root: Path, target: str | None, env: Mapping[str, str]) -> Bundl
 
 # PySpark 4 runs on Java 17 or later.
 MIN_JAVA = 17
-# Free space where .local/ lives. local-run keeps its tables, the MLflow store and every model
-# version there (two runs of the default sample: about 250 MB), Spark spills shuffle files beside
-# them, and the dev extra's wheels need room when they are reinstalled; 2 GB leaves a margin for
-# several runs with a larger --rows before a full disk fails a run halfway.
+# Free space where .local/ lives. local-run keeps its tables, the MLflow store and a copy of every
+# model version there: two runs of the default sample wrote about 20 MB (measured), growing with
+# --rows and with each run; Spark's spill files and the JVM's scratch take a few hundred MB more
+# on a larger sample. 2 GB is a floor with room for that, so a nearly full disk is named before a
+# run fails halfway through a table write, not a measured need.
 MIN_FREE_BYTES = 2 * 1024**3
 JAVA_FIX = (
     f"install a Java {MIN_JAVA}+ runtime and put `java` on PATH or set JAVA_HOME (e.g. "
