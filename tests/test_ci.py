@@ -147,6 +147,13 @@ def assert_in_order(lines, expected, where):
         position = found[0]
 
 
+def doctor_first(answers, target):
+    """What a deploy runs before `bundle validate`: the package without its dev extra, and the
+    doctor of the target (it fails the deploy with the fix when a prerequisite is missing)."""
+    package = answers["package_name"]
+    return ["python -m pip install .", f"python -m {package} doctor --target {target}"]
+
+
 def fake_tools(folder, tools=("databricks", "cruft")):
     """Stand-ins (`databricks`, `cruft`, ...) that record their arguments, one call per line."""
     folder.mkdir(exist_ok=True)
@@ -245,6 +252,7 @@ def check_github(project, answers):
     assert_in_order(
         github_commands(staging),
         [
+            *doctor_first(answers, "staging"),
             "databricks bundle validate -t staging",
             "databricks bundle deploy -t staging",
             "databricks bundle run -t staging training",
@@ -258,7 +266,13 @@ def check_github(project, answers):
     assert job["environment"] == "prod"
     lines = github_commands(prod)
     assert_in_order(
-        lines, ["databricks bundle validate -t prod", "databricks bundle deploy -t prod"], "prod"
+        lines,
+        [
+            *doctor_first(answers, "prod"),
+            "databricks bundle validate -t prod",
+            "databricks bundle deploy -t prod",
+        ],
+        "prod",
     )
     assert not [line for line in lines if "staging" in line or "bundle run" in line]
 
@@ -398,11 +412,11 @@ def test_gitlab_rules_run_the_promised_jobs(rendered, case, tmp_path):
 
 @pytest.mark.parametrize("case", cases("gitlab"))
 def test_gitlab_jobs_run_in_a_shell(rendered, case, tmp_path):
-    project, _ = rendered(case)
+    project, answers = rendered(case)
     repo, install = gitlab_repo(project, tmp_path), cli_install(project)
 
-    def bundle(*commands):
-        return [*install, *(f"databricks bundle {command}" for command in commands)]
+    def bundle(*commands, before=()):
+        return [*install, *before, *(f"databricks bundle {command}" for command in commands)]
 
     hooks = "pre-commit run --all-files --show-diff-on-failure"
     java = "apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless"  # local Spark
@@ -411,9 +425,14 @@ def test_gitlab_jobs_run_in_a_shell(rendered, case, tmp_path):
         "unit-tests": ["apt-get update -qq", java, "python -m pip install -e .[dev]", "pytest"],
         "bundle-validate": bundle("validate -t staging", "validate -t prod"),
         "deploy-staging": bundle(
-            "validate -t staging", "deploy -t staging", "run -t staging training"
+            "validate -t staging",
+            "deploy -t staging",
+            "run -t staging training",
+            before=doctor_first(answers, "staging"),
         ),
-        "deploy-prod": bundle("validate -t prod", "deploy -t prod"),
+        "deploy-prod": bundle(
+            "validate -t prod", "deploy -t prod", before=doctor_first(answers, "prod")
+        ),
         "template-drift": [f"python -m pip install {CRUFT}"],
     }
     # gitlab-ci-local's own view of the jobs, with `extends` and `default` resolved.
@@ -585,6 +604,7 @@ def check_azure(project, answers):
     assert_in_order(
         azure_commands(config, "deploy_staging"),
         [
+            *doctor_first(answers, "staging"),
             "databricks bundle validate -t staging",
             "databricks bundle deploy -t staging",
             "databricks bundle run -t staging training",
@@ -593,7 +613,11 @@ def check_azure(project, answers):
     )
     assert_in_order(
         azure_commands(config, "deploy_prod"),
-        ["databricks bundle validate -t prod", "databricks bundle deploy -t prod"],
+        [
+            *doctor_first(answers, "prod"),
+            "databricks bundle validate -t prod",
+            "databricks bundle deploy -t prod",
+        ],
         "deploy_prod",
     )
     assert f'python -m pip install "{CRUFT}"' in azure_commands(config, "template_drift")
@@ -619,6 +643,9 @@ def check_azure(project, answers):
                     assert step["task"] == "AzureCLI@2", stage["stage"]
                     assert step["env"]["DATABRICKS_AUTH_TYPE"] == "azure-cli"
                     assert step["inputs"]["azureSubscription"].startswith("databricks-")
+                    # doctor compares the signed-in principal with servicePrincipalId.
+                    doctor = " doctor --target " in script
+                    assert step["inputs"].get("addSpnToEnvironment", False) is doctor
                 else:
                     assert step["env"]["DATABRICKS_AUTH_TYPE"] == "oauth-m2m"
                     assert step["env"]["DATABRICKS_CLIENT_SECRET"] == "$(DATABRICKS_CLIENT_SECRET)"

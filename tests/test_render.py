@@ -47,6 +47,7 @@ PACKAGE_MODULES = (
     "runtime/base.py",
     "runtime/local.py",
     "runtime/databricks.py",
+    "runtime/doctor.py",
 )
 # Team-owned: the model (pyproject.toml's [tool.cruft] skip).
 MODEL_MODULES = ("model/__init__.py", "model/data.py", "model/features.py", "model/estimator.py")
@@ -76,6 +77,7 @@ PROJECT_TESTS = (
     "test_cli.py",
     "test_config.py",
     "test_data_quality.py",
+    "test_doctor.py",
     "test_lifecycle.py",
     "test_local_run.py",
     "test_model.py",

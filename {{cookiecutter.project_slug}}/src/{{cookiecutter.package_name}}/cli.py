@@ -25,7 +25,7 @@ from .inference import batch_inference
 {%- if monitoring %}
 from .monitoring import commands as monitoring_commands
 {%- endif %}
-from .runtime import KINDS
+from .runtime import KINDS, doctor
 from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample
 {%- if serving %}
 from .serving import commands as serving_commands
@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=f"python -m {__package__}", description="The ML lifecycle, one command per stage."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    # doctor checks where the stages could run, before anything runs: its own arguments.
+    doctor.add_arguments(commands.add_parser("doctor", help=doctor.HELP))
     for name, command in COMMANDS.items():
         sub = commands.add_parser(name, parents=[common], help=command.help)
         if command.arguments:
@@ -226,6 +228,8 @@ def run(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return doctor.run(args)
     if args.command == "local-run":
         args.runtime = "local"  # local by definition: everything it writes lives under .local/
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

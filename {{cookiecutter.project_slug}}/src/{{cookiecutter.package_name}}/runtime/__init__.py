@@ -8,10 +8,13 @@ MLflow, local Spark), ``databricks`` in a workspace (Unity Catalog, the UC regis
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
-from .base import Lookup, Runtime, TrainingData, join_features
-from .local import LocalRuntime, local_spark
+if TYPE_CHECKING:
+    from .base import Lookup, Runtime, TrainingData, join_features
+    from .local import LocalRuntime, local_spark
 
 __all__ = [
     "LocalRuntime",
@@ -24,6 +27,22 @@ __all__ = [
 ]
 
 KINDS = ("auto", "local", "databricks")
+# Imported on first use, not with the package: ``doctor`` (``runtime/doctor.py``) must run from a
+# plain ``pip install .``, which has no Spark.
+_LAZY = {
+    "Lookup": "base",
+    "Runtime": "base",
+    "TrainingData": "base",
+    "join_features": "base",
+    "LocalRuntime": "local",
+    "local_spark": "local",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_runtime(kind: str = "auto") -> Runtime:
@@ -41,5 +60,7 @@ def get_runtime(kind: str = "auto") -> Runtime:
         return DatabricksRuntime()
 {%- endif %}
     if kind == "local":
+        from .local import LocalRuntime
+
         return LocalRuntime()
     raise ValueError(f"Unknown runtime {kind!r}; expected one of {KINDS}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from databricks.sdk.service.serving import (
     AiGatewayConfig,
@@ -22,7 +22,10 @@ from databricks.sdk.service.serving import (
 )
 
 from ..config import PROJECT, Names
-from .settings import ServingConfig
+
+if TYPE_CHECKING:
+    # Only a type here: the names below are also read by ``doctor``, which runs without Spark.
+    from .settings import ServingConfig
 
 # Workspace-level names (endpoints, Lakebase instances) are limited to 63 characters.
 MAX_WORKSPACE_NAME = 63
@@ -53,6 +56,17 @@ def endpoint_name(names: Names) -> str:
     return bounded_name(f"{names.catalog}-{names.schema}-{names.model_name}", ENDPOINT_CHARACTERS)
 
 
+{% if cookiecutter.include_feature_store == "yes" -%}
+# Characters allowed in a Lakebase database instance name (at most 63).
+ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"
+
+
+def online_store(target: str) -> str:
+    """The online feature store (a Lakebase instance) the project's tables share in a target."""
+    return bounded_name(f"{PROJECT}-{target}".lower(), ONLINE_STORE_CHARACTERS)
+
+
+{% endif -%}
 def payload_prefix(names: Names) -> str:
     """Prefix of the endpoint's inference tables, e.g. ``<prefix>_payload``."""
     return f"{names.model_name}_serving"

@@ -9,25 +9,18 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from ..config import PROJECT, Names
+from ..config import Names
 from ..contract import ModelSpec
 from ..model import MODEL
 from ..runtime.feature_engineering import FeatureEngineeringRuntime
 from ..train import feature_lookups
 from .backend import Endpoints
-from .endpoint import bounded_name
+from .endpoint import online_store
 from .settings import ServingConfig
 
-# Characters allowed in a Lakebase database instance name (at most 63).
-ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"
 # Creating an online store can take a while.
 ONLINE_STORE_TIMEOUT = timedelta(minutes=40)
 ONLINE_STORE_POLL_SECONDS = 30
-
-
-def online_store(target: str) -> str:
-    """The online feature store the project's tables share in a target."""
-    return bounded_name(f"{PROJECT}-{target}".lower(), ONLINE_STORE_CHARACTERS)
 
 
 def online_table(offline: str) -> str:
