@@ -1,10 +1,19 @@
-"""The local side of the runtime seam: tables and feature-table upserts."""
+"""The local side of the runtime seam: tables, feature-table upserts, and the lock on .local/."""
 
 from __future__ import annotations
 
-import pandas as pd
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.runtime.local import LOCK_FILE, LocalRuntime
 
 
 def test_feature_table_write_is_an_upsert(runtime: LocalRuntime) -> None:
@@ -22,3 +31,33 @@ def test_feature_table_write_is_an_upsert(runtime: LocalRuntime) -> None:
 def test_task_values_are_recorded_locally(runtime: LocalRuntime) -> None:
     runtime.set_task_value("passed", True)
     assert runtime.task_values == {"passed": True}
+
+
+def test_a_second_local_run_refuses_while_one_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lock = tmp_path / ".local" / LOCK_FILE
+    first = subprocess.Popen(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "local-run", "--rows", "500"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # The holder writes its pid into the lock file once it has the lock.
+        while not (lock.exists() and f"pid {first.pid}," in lock.read_text()):
+            assert first.poll() is None, "the first run ended before it took the lock"
+            time.sleep(0.1)
+
+        capsys.readouterr()
+        assert cli.main(["local-run"]) == 1
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"local-run refused: {lock}: another local run holds the lock")
+        assert f"pid {first.pid}, local-run" in line
+    finally:
+        os.kill(first.pid, signal.SIGTERM)
+        first.wait()
+    # The lock died with its holder.
+    assert cli.main(["rollback", "--runtime", "local"]) == 1
+    assert "holds the lock" not in capsys.readouterr().err

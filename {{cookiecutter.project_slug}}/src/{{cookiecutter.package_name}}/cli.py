@@ -26,7 +26,7 @@ from .inference import batch_inference
 from .monitoring import commands as monitoring_commands
 {%- endif %}
 from .runtime import KINDS
-from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample
+from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, check_rows, write_sample
 {%- if serving %}
 from .serving import commands as serving_commands
 {%- endif %}
@@ -35,6 +35,7 @@ from .validation import validate
 
 
 def cmd_sample(ctx: CommandContext) -> dict[str, Any]:
+    check_rows(ctx.args.rows)  # before the runtime: a wrong argument leaves no state behind
     counts = write_sample(ctx.runtime, ctx.names, ctx.args.seed, ctx.args.rows)
     for table, rows in counts.items():
         ctx.say(f"sample: wrote {rows} rows to {table}")
@@ -274,8 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # In --json mode stdout carries only the result; progress and library chatter go to stderr.
     out = sys.stderr if args.json else sys.stdout
     try:
-        with contextlib.redirect_stdout(out):
-            result = COMMANDS[args.command].run(CommandContext(args, out))
+        with contextlib.redirect_stdout(out), CommandContext(args, out) as ctx:
+            result = COMMANDS[args.command].run(ctx)
     except Refusal as error:
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1
