@@ -225,7 +225,7 @@ def test_smoke_check_fails_on_a_bad_answer_and_only_reports_a_slow_laptop(
     # A laptop's clock measures the laptop: over the budget is reported, not a failure.
     slow = serving.smoke_check(world, names, dataclasses.replace(cfg, max_p99_ms=0.0))
     assert slow.over_budget is True
-    assert slow.latency_source.startswith("caller clock")
+    assert slow.latency_source.startswith("the caller's clock")
 
     real_request = serving.smoke_request
 

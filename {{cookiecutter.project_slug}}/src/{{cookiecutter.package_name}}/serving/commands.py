@@ -57,8 +57,8 @@ def cmd_smoke_check(ctx: CommandContext) -> dict[str, Any]:
     else:
         over = "OVER" if result.over_budget else "within"
         verdict = (
-            f"p99 {result.judged_p99_ms:.0f} ms {over} the budget of {result.max_p99_ms:g} ms "
-            f"({result.latency_source})"
+            f"p99 {result.judged_p99_ms:.0f} ms {over} the budget of {result.max_p99_ms:g} ms, "
+            f"by {result.latency_source}"
         )
     ctx.say(f"smoke-check: {verdict}")
     return asdict(result)

@@ -199,7 +199,7 @@ def judge(
         p50_ms=round(percentile(latencies, 50), 1),
         p99_ms=p99,
         max_p99_ms=cfg.max_p99_ms,
-        latency_source="caller clock (reported, not enforced)",
+        latency_source="the caller's clock: reported, not enforced",
         judged_p99_ms=p99,
         over_budget=p99 > cfg.max_p99_ms,
     )
