@@ -223,3 +223,29 @@ def test_experiment_parent_is_created_by_the_deploy(project):
     parent, _, leaf = name.rpartition("/")
     assert parent == "${workspace.root_path}", name
     assert leaf and "/" not in leaf
+
+
+# Where an unattended promotion could be forced: jobs, their notebooks, CI.
+UNATTENDED = ("resources", "notebooks", ".github", ".gitlab-ci.yml", "azure-pipelines.yml")
+FORCE = re.compile(r"--force(?![\w-])")
+
+
+def test_jobs_and_ci_never_force_a_promotion(project):
+    """`promote --force` skips the validation gate; it is for a human, never a job or CI."""
+    for name in UNATTENDED:
+        root = project / name
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                assert not FORCE.search(line), f"{path.relative_to(project)}:{number}: {line}"
+
+
+def test_training_job_branches_on_the_verdict(project):
+    """The validate task exits 0 on a failed verdict (--exit-zero), so the `passed` condition,
+    not a task failure, keeps promote from running; promote then checks the verdict itself."""
+    tasks = {t["task_key"]: t for t in load(project)["resources"]["jobs"]["training"]["tasks"]}
+    notebook = (project / "resources" / tasks["validate"]["notebook_task"]["notebook_path"])
+    assert '"--exit-zero"' in notebook.resolve().read_text()
+    condition = tasks["passed"]["condition_task"]
+    assert (condition["left"], condition["right"]) == ("{{tasks.validate.values.passed}}", "true")
+    assert tasks["promote"]["depends_on"] == [{"task_key": "passed", "outcome": "true"}]

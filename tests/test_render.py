@@ -82,6 +82,7 @@ PROJECT_TESTS = (
     "test_local_run.py",
     "test_model.py",
     "test_notebooks.py",
+    "test_refusals.py",
     "test_runtime.py",
     "test_settings.py",
 )

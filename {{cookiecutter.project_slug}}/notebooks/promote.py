@@ -3,7 +3,8 @@
 # MAGIC # Promote
 # MAGIC
 # MAGIC Moves `@champion` to the given version and remembers the previous champion,
-# MAGIC so a rollback is one call. Promoting the current champion again changes nothing.
+# MAGIC so a rollback is one call. Refuses a version without a passing validation verdict
+# MAGIC against the current champion. Promoting the current champion again changes nothing.
 
 # COMMAND ----------
 

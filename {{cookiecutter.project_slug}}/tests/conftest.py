@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pyspark.sql import SparkSession
 
@@ -12,6 +13,7 @@ from {{ cookiecutter.package_name }}.model import MODEL
 from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime, local_spark
 from {{ cookiecutter.package_name }}.sample_data import write_sample
 from {{ cookiecutter.package_name }}.settings import Thresholds, load_thresholds
+from {{ cookiecutter.package_name }}.train import train
 
 # Small enough to keep the suite quick, large enough for a stable signal.
 TEST_ROWS = 3000
@@ -50,3 +52,21 @@ def world(runtime: LocalRuntime, names: Names, thresholds: Thresholds) -> LocalR
     write_sample(runtime, names, seed=3, rows=TEST_ROWS)
     write_feature_tables(runtime, names, thresholds.data_quality)
     return runtime
+
+
+@pytest.fixture
+def train_degraded(world: LocalRuntime, names: Names) -> Callable[[], int]:
+    """Trains a version on shuffled labels (no signal left), then puts the labels back."""
+
+    def run() -> int:
+        table = names.table(MODEL.labels.name)
+        original = world.read_table(table).toPandas()
+        shuffled = original.copy()
+        labels = shuffled[MODEL.label].to_numpy()
+        shuffled[MODEL.label] = np.random.default_rng(0).permutation(labels)
+        world.write_table(table, world.spark.createDataFrame(shuffled))
+        version = train(world, names).version
+        world.write_table(table, world.spark.createDataFrame(original))
+        return version
+
+    return run

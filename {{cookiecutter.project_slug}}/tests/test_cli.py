@@ -1,20 +1,36 @@
-"""Each job-task command on its own, the way a job would chain them."""
+"""Each job-task command on its own, the way a job would chain them, and the promotion gate: a
+verdict recorded by validate, required by promote."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }} import cli, registry
 from {{ cookiecutter.package_name }}.config import Names
+from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+from {{ cookiecutter.package_name }}.settings import Thresholds
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     capsys.readouterr()
     assert cli.main([*argv, "--runtime", "local", "--json"]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run a command that must refuse: exit 1, the refusal as stderr's last line (after any
+    library warnings, e.g. MLflow's while validate scores), no traceback. Returns the line."""
+    capsys.readouterr()
+    assert cli.main([*argv, "--runtime", "local"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith(f"{argv[0]} refused: "), lines
+    assert not [line for line in lines[:-1] if "refused" in line or "Traceback" in line], lines
+    return lines[-1]
 
 
 @pytest.mark.usefixtures("world")
@@ -32,3 +48,63 @@ def test_stage_commands_chain(capsys: pytest.CaptureFixture[str], names: Names) 
 
     scored = run_json(capsys, "batch-inference")
     assert (scored["table"], scored["model_version"]) == (names.predictions, trained["version"])
+
+
+def test_promotion_needs_a_passing_verdict_against_the_current_champion(
+    names: Names,
+    thresholds: Thresholds,
+    train_degraded: Callable[[], int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task_values: list[tuple[str, Any]] = []
+    monkeypatch.setattr(
+        LocalRuntime, "set_task_value", lambda self, key, value: task_values.append((key, value))
+    )
+    client = MlflowClient()
+    model = names.model
+
+    def tags(version: int) -> dict[str, str]:
+        return client.get_model_version(model, str(version)).tags
+
+    first = str(run_json(capsys, "train")["version"])
+    assert run_json(capsys, "validate", "--version", first)["passed"] is True
+    assert tags(int(first))[registry.AGAINST_TAG] == registry.NO_CHAMPION
+    run_json(capsys, "promote", "--version", first)
+
+    degraded = train_degraded()
+    line = refusal(capsys, "promote", "--version", str(degraded))
+    assert "never validated" in line
+
+    # The shell's path: a failed verdict exits 1 with one line; the verdict is recorded anyway.
+    task_values.clear()
+    line = refusal(capsys, "validate", "--version", str(degraded))
+    assert line.startswith(f"validate refused: {model} version {degraded}: ")
+    assert "does not beat champion" in line
+    assert task_values == [("passed", False)]
+    assert (tags(degraded)[registry.PASSED_TAG], tags(degraded)[registry.AGAINST_TAG]) == (
+        "false",
+        first,
+    )
+    assert tags(degraded)[registry.THRESHOLDS_TAG] == thresholds.digest
+    # The job's path: the task succeeds and the `passed` condition decides.
+    task_values.clear()
+    job = run_json(capsys, "validate", "--version", str(degraded), "--exit-zero")
+    assert job["passed"] is False
+    assert task_values == [("passed", False)]
+
+    line = refusal(capsys, "promote", "--version", str(degraded))
+    assert f"failed validation against version {first}" in line
+    # A pass against an earlier champion, or under other thresholds, is stale.
+    for stale in (
+        registry.Verdict(True, None, thresholds.digest),
+        registry.Verdict(True, int(first), "0" * 12),
+    ):
+        registry.record_verdict(client, model, degraded, stale)
+        assert "validate --version" in refusal(capsys, "promote", "--version", str(degraded))
+    assert registry.champion_version(client, model) == int(first)
+
+    forced = run_json(capsys, "promote", "--version", str(degraded), "--force")
+    assert (forced["champion"], forced["previous"]) == (degraded, int(first))
+    assert forced["forced"] is True
+    assert tags(degraded)[registry.FORCED_TAG] == "true"

@@ -110,4 +110,4 @@ def test_missing_source_column_is_one_refusal_line(
 
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f"features refused: {name} lacks columns {[dropped]!r}")
+    assert lines[0].startswith(f"features refused: {name}: lacks columns {[dropped]!r}")

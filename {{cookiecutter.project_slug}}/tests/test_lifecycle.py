@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mlflow
-import numpy as np
-import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
@@ -30,26 +30,6 @@ def feature_columns(runtime: LocalRuntime, names: Names) -> set[str]:
     for table in MODEL.feature_tables:
         columns |= set(runtime.read_table(names.table(table.name)).columns) - {table.key}
     return columns
-
-
-def shuffle_labels(runtime: LocalRuntime, names: Names) -> pd.DataFrame:
-    """Replace the labels with a permutation (destroying the signal); return the originals."""
-    original = runtime.read_table(labels_table(names)).toPandas()
-    shuffled = original.copy()
-    shuffled[LABEL] = np.random.default_rng(0).permutation(shuffled[LABEL].to_numpy())
-    runtime.write_table(labels_table(names), runtime.spark.createDataFrame(shuffled))
-    return original
-
-
-def restore_labels(runtime: LocalRuntime, names: Names, original: pd.DataFrame) -> None:
-    runtime.write_table(labels_table(names), runtime.spark.createDataFrame(original))
-
-
-def train_degraded(runtime: LocalRuntime, names: Names) -> int:
-    original = shuffle_labels(runtime, names)
-    version = train(runtime, names).version
-    restore_labels(runtime, names, original)
-    return version
 
 
 def test_train_registers_version_and_challenger(world: LocalRuntime, names: Names) -> None:
@@ -81,13 +61,18 @@ def test_validation_rescores_the_training_holdout(
     assert "no champion yet: thresholds alone decide" in validated.reasons
 
 
+def crown(names: Names, version: int, thresholds: Thresholds) -> None:
+    """Make ``version`` the champion without validating it, as a human with --force would."""
+    registry.promote(MlflowClient(), names.model, version, thresholds.digest, force=True)
+
+
 def test_degraded_challenger_is_refused(
-    world: LocalRuntime, names: Names, thresholds: Thresholds
+    world: LocalRuntime, names: Names, thresholds: Thresholds, train_degraded: Callable[[], int]
 ) -> None:
     client = MlflowClient()
     champion = train(world, names).version
-    registry.promote(client, names.model, champion)
-    degraded = train_degraded(world, names)
+    crown(names, champion, thresholds)
+    degraded = train_degraded()
 
     result = validate(world, names, degraded, thresholds.promotion)
 
@@ -99,20 +84,23 @@ def test_degraded_challenger_is_refused(
 
 
 def test_better_challenger_is_promoted_and_can_be_rolled_back(
-    world: LocalRuntime, names: Names, thresholds: Thresholds
+    world: LocalRuntime, names: Names, thresholds: Thresholds, train_degraded: Callable[[], int]
 ) -> None:
     client = MlflowClient()
-    weak = train_degraded(world, names)
-    registry.promote(client, names.model, weak)  # bootstrap: a poor first champion
+    weak = train_degraded()
+    crown(names, weak, thresholds)  # bootstrap: a poor first champion
     strong = train(world, names).version
 
     result = validate(world, names, strong, thresholds.promotion)
     assert result.passed, result.reasons
     assert any(reason.startswith("beats champion") for reason in result.reasons)
+    verdict = registry.Verdict(result.passed, result.champion_version, thresholds.digest)
+    registry.record_verdict(client, names.model, strong, verdict)
 
-    promoted = registry.promote(client, names.model, strong)
+    promoted = registry.promote(client, names.model, strong, thresholds.digest)
     assert (promoted.champion, promoted.previous, promoted.changed) == (strong, weak, True)
-    again = registry.promote(client, names.model, strong)
+    assert not promoted.forced
+    again = registry.promote(client, names.model, strong, thresholds.digest)
     assert not again.changed
     assert registry.aliases(client, names.model) == {
         registry.CHAMPION: str(strong),
@@ -136,10 +124,10 @@ def test_better_challenger_is_promoted_and_can_be_rolled_back(
 
 
 def test_rollback_command_refuses_without_history(
-    world: LocalRuntime, names: Names, capsys: pytest.CaptureFixture[str]
+    world: LocalRuntime, names: Names, thresholds: Thresholds, capsys: pytest.CaptureFixture[str]
 ) -> None:
     client = MlflowClient()
-    registry.promote(client, names.model, train(world, names).version)
+    crown(names, train(world, names).version, thresholds)
     before = registry.aliases(client, names.model)
     capsys.readouterr()  # drop the registration chatter
 
@@ -151,10 +139,11 @@ def test_rollback_command_refuses_without_history(
     assert registry.aliases(client, names.model) == before
 
 
-def test_batch_inference_writes_the_inference_table(world: LocalRuntime, names: Names) -> None:
-    client = MlflowClient()
+def test_batch_inference_writes_the_inference_table(
+    world: LocalRuntime, names: Names, thresholds: Thresholds
+) -> None:
     version = train(world, names).version
-    registry.promote(client, names.model, version)
+    crown(names, version, thresholds)
 
     result = batch_inference(world, names)
 

@@ -1,6 +1,13 @@
-"""The local side of the runtime seam: tables and feature-table upserts."""
+"""The local side of the runtime seam: tables, feature-table upserts, and the lock on .local/."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -10,7 +17,7 @@ from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import Names
 from {{ cookiecutter.package_name }}.errors import Refusal
 from {{ cookiecutter.package_name }}.runtime.databricks import DatabricksRuntime
-from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+from {{ cookiecutter.package_name }}.runtime.local import LOCK_FILE, LocalRuntime
 
 
 def test_feature_table_write_is_an_upsert(runtime: LocalRuntime) -> None:
@@ -43,3 +50,33 @@ def test_only_training_creates_an_experiment(world: LocalRuntime) -> None:
 def test_databricks_training_needs_the_bundles_experiment() -> None:
     with pytest.raises(Refusal, match="--experiment is required"):
         DatabricksRuntime(workspace=object()).use_experiment(Names.resolve("prod"), None)
+
+
+def test_a_second_local_run_refuses_while_one_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lock = tmp_path / ".local" / LOCK_FILE
+    first = subprocess.Popen(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "local-run", "--rows", "500"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # The holder writes its pid into the lock file once it has the lock.
+        while not (lock.exists() and f"pid {first.pid}," in lock.read_text()):
+            assert first.poll() is None, "the first run ended before it took the lock"
+            time.sleep(0.1)
+
+        capsys.readouterr()
+        assert cli.main(["local-run"]) == 1
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"local-run refused: {lock}: another local run holds the lock")
+        assert f"pid {first.pid}, local-run" in line
+    finally:
+        os.kill(first.pid, signal.SIGTERM)
+        first.wait()
+    # The lock died with its holder.
+    assert cli.main(["rollback", "--runtime", "local"]) == 1
+    assert "holds the lock" not in capsys.readouterr().err

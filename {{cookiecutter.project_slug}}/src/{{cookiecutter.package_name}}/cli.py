@@ -26,7 +26,7 @@ from .inference import batch_inference
 from .monitoring import commands as monitoring_commands
 {%- endif %}
 from .runtime import KINDS, doctor
-from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, write_sample
+from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, check_rows, write_sample
 {%- if serving %}
 from .serving import commands as serving_commands
 {%- endif %}
@@ -35,6 +35,7 @@ from .validation import validate
 
 
 def cmd_sample(ctx: CommandContext) -> dict[str, Any]:
+    check_rows(ctx.args.rows)  # before the runtime: a wrong argument leaves no state behind
     counts = write_sample(ctx.runtime, ctx.names, ctx.args.seed, ctx.args.rows)
     for table, rows in counts.items():
         ctx.say(f"sample: wrote {rows} rows to {table}")
@@ -66,20 +67,42 @@ def cmd_train(ctx: CommandContext) -> dict[str, Any]:
     return asdict(result)
 
 
-def cmd_validate(ctx: CommandContext) -> dict[str, Any]:
-    result = validate(ctx.runtime, ctx.names, ctx.args.version, ctx.thresholds.promotion)
+class ValidationFailedError(Refusal):
+    """The challenger failed validation: the shell's exit status says so."""
+
+
+def validate_and_record(ctx: CommandContext) -> dict[str, Any]:
+    """Validate, then record the verdict on the version (promotion reads it) and in the task
+    value ``passed`` (the training job's condition reads it)."""
+    model, version = ctx.names.model, ctx.args.version
+    registry.require_version(ctx.client(), model, version)
+    result = validate(ctx.runtime, ctx.names, version, ctx.thresholds.promotion)
+    verdict = registry.Verdict(result.passed, result.champion_version, ctx.thresholds.digest)
+    registry.record_verdict(ctx.client(), model, version, verdict)
     ctx.runtime.set_task_value("passed", result.passed)
-    verdict = "PASSED" if result.passed else "FAILED"
-    ctx.say(f"validate: version {result.candidate_version} {verdict}")
+    outcome = "PASSED" if result.passed else "FAILED"
+    ctx.say(f"validate: version {result.candidate_version} {outcome}")
     for reason in result.reasons:
         ctx.say(f"  - {reason}")
     return asdict(result)
 
 
+def cmd_validate(ctx: CommandContext) -> dict[str, Any]:
+    result = validate_and_record(ctx)
+    # A job reads the task value instead, so its task must succeed on a "no" (--exit-zero).
+    if not result["passed"] and not ctx.args.exit_zero:
+        failed = "; ".join(result["failures"])
+        raise ValidationFailedError(f"{ctx.names.model} version {ctx.args.version}: {failed}")
+    return result
+
+
 def cmd_promote(ctx: CommandContext) -> dict[str, Any]:
-    result = registry.promote(ctx.client(), ctx.names.model, ctx.args.version)
+    result = registry.promote(
+        ctx.client(), ctx.names.model, ctx.args.version, ctx.thresholds.digest, ctx.args.force
+    )
+    forced = " with --force (recorded on the version)" if result.forced else ""
     if result.changed:
-        ctx.say(f"promote: @champion -> version {result.champion} (was {result.previous})")
+        ctx.say(f"promote: @champion -> version {result.champion} (was {result.previous}){forced}")
     else:
         ctx.say(f"promote: version {result.champion} is already @champion; nothing changed")
     return asdict(result)
@@ -107,7 +130,7 @@ def cmd_local_run(ctx: CommandContext) -> dict[str, Any]:
     cmd_features(ctx)
     trained = cmd_train(ctx)
     ctx.args.version = trained["version"]
-    validated = cmd_validate(ctx)
+    validated = validate_and_record(ctx)
     if validated["passed"]:
         cmd_promote(ctx)
     else:
@@ -149,6 +172,25 @@ def _version(required: bool, help_text: str) -> Any:
     return add
 
 
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    _version(True, "the version to validate")(parser)
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 on a failed verdict too (for jobs, which branch on the task value passed)",
+    )
+
+
+def _promote_arguments(parser: argparse.ArgumentParser) -> None:
+    _version(True, "the version")(parser)
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="promote without a passing verdict (a human's decision, tagged on the version; "
+        "never in jobs or CI)",
+    )
+
+
 def _input_table(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-table", help="table to score (default: the label table)")
 
@@ -159,10 +201,12 @@ COMMANDS: dict[str, Command] = {
     "train": Command(cmd_train, "train, log and register a version; alias it @challenger"),
     "validate": Command(
         cmd_validate,
-        "validate a version against the thresholds and @champion",
-        _version(True, "the version to validate"),
+        "validate a version against the thresholds and @champion; exit 1 if it fails",
+        _validate_arguments,
     ),
-    "promote": Command(cmd_promote, "move @champion to a version", _version(True, "the version")),
+    "promote": Command(
+        cmd_promote, "move @champion to a version that passed validation", _promote_arguments
+    ),
     "batch-inference": Command(
         cmd_batch_inference, "score with @champion into the inference table", _input_table
     ),
@@ -203,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="label rows to sample")
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     # Arguments of single commands that local-run also reads.
-    common.set_defaults(version=None, input_table=None)
+    common.set_defaults(version=None, input_table=None, force=False, exit_zero=False)
 
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}", description="The ML lifecycle, one command per stage."
@@ -236,8 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # In --json mode stdout carries only the result; progress and library chatter go to stderr.
     out = sys.stderr if args.json else sys.stdout
     try:
-        with contextlib.redirect_stdout(out):
-            result = COMMANDS[args.command].run(CommandContext(args, out))
+        with contextlib.redirect_stdout(out), CommandContext(args, out) as ctx:
+            result = COMMANDS[args.command].run(ctx)
     except Refusal as error:
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1

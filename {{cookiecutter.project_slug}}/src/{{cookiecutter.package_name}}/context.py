@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -15,8 +16,9 @@ from .runtime import Runtime, get_runtime
 from .settings import Thresholds, load_thresholds
 
 
-class CommandContext:
-    """Built once per command from the parsed arguments; connects to the runtime on first use."""
+class CommandContext(contextlib.AbstractContextManager["CommandContext"]):
+    """Built once per command from the parsed arguments; connects to the runtime on first use and
+    holds it (``Runtime.exclusive``) until the command ends: use it in a ``with`` block."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
         self.args = args
@@ -24,12 +26,18 @@ class CommandContext:
         self.names = Names.resolve(args.target, args.catalog, args.schema, args.model_name)
         self._runtime: Runtime | None = None
         self._thresholds: Thresholds | None = None
+        self._held = contextlib.ExitStack()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._held.close()
 
     @property
     def runtime(self) -> Runtime:
         """The runtime, with MLflow pointed at its tracking server and registry."""
         if self._runtime is None:
             runtime = get_runtime(self.args.runtime)
+            # Before anything reads or writes the runtime's state.
+            self._held.enter_context(runtime.exclusive(getattr(self.args, "command", "a command")))
             runtime.configure_mlflow()
             self._runtime = runtime
         return self._runtime

@@ -20,10 +20,10 @@ class DataQualityError(Refusal):
 def check_source_columns(table: str, declared: Sequence[str], schema: StructType | None) -> None:
     """Refuse a missing source table, or one that lacks a column the model declares."""
     if schema is None:
-        raise DataQualityError(f"{table} does not exist (model/data.py declares it)")
+        raise DataQualityError(f"{table}: no such table, yet model/data.py declares it")
     if missing := [c for c in declared if c not in schema.fieldNames()]:
         raise DataQualityError(
-            f"{table} lacks columns {missing} that model/data.py declares "
+            f"{table}: lacks columns {missing} that model/data.py declares "
             f"(it has {sorted(schema.fieldNames())})"
         )
 

@@ -17,6 +17,11 @@ class SampleError(Refusal):
     """The sample cannot be written as asked."""
 
 
+def check_rows(rows: int) -> None:
+    if rows < 1:
+        raise SampleError(f"--rows {rows}: the sample needs at least 1 label row")
+
+
 def write_sample(
     runtime: Runtime,
     names: Names,
@@ -25,21 +30,21 @@ def write_sample(
     model: ModelSpec = MODEL,
 ) -> dict[str, int]:
     """Write every table of the sample, replacing any previous sample; return rows per table."""
-    if rows < 1:
-        raise SampleError(f"--rows must be at least 1, got {rows}")
+    check_rows(rows)
     frames = model.sample(seed, rows)
     expected = {table.name for table in model.tables}
     if set(frames) != expected:
         raise SampleError(
-            f"model/data.py's sample returns tables {sorted(frames)}, expected {sorted(expected)}"
+            f"model/data.py: the sample returns tables {sorted(frames)}, "
+            f"expected {sorted(expected)}"
         )
     if empty := sorted(name for name, frame in frames.items() if frame.empty):
-        raise SampleError(f"the sample of {rows} rows leaves tables {empty} empty")
+        raise SampleError(f"--rows {rows}: the sample leaves tables {empty} empty")
     counts = {}
     for table in model.tables:
         frame = frames[table.name]
         if missing := [c for c in table.columns if c not in frame.columns]:
-            raise SampleError(f"the sample's {table.name} lacks declared columns {missing}")
+            raise SampleError(f"{table.name}: the sample lacks declared columns {missing}")
         name = names.table(table.name)
         runtime.write_table(name, runtime.spark.createDataFrame(frame))
         counts[name] = len(frame)

@@ -27,6 +27,14 @@ class ValidationResult:
     champion_version: int | None = None
     champion_metrics: dict[str, float] | None = None
     reasons: list[str] = field(default_factory=list)
+    # The reasons of the checks that failed, so a refusal can name them.
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, reason: str) -> None:
+        self.passed &= ok
+        self.reasons.append(reason)
+        if not ok:
+            self.failures.append(reason)
 
 
 def evaluate(
@@ -84,8 +92,7 @@ def validate(
     candidate = evaluate(runtime, names, f"models:/{names.model}/{version}", model)
     result = ValidationResult(passed=True, candidate_version=version, candidate_metrics=candidate)
     for ok, reason in limit_checks(candidate, promotion):
-        result.passed &= ok
-        result.reasons.append(reason)
+        result.check(ok, reason)
 
     champion = champion_version(MlflowClient(), names.model)
     result.champion_version = champion
@@ -98,6 +105,5 @@ def validate(
         ok, reason = compare_with_champion(
             candidate, result.champion_metrics, champion, promotion.min_improvement, model
         )
-        result.passed &= ok
-        result.reasons.append(reason)
+        result.check(ok, reason)
     return result

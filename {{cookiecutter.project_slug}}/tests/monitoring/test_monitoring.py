@@ -166,7 +166,7 @@ def test_monitor_after_the_lifecycle_then_on_degraded_labels(
     world: LocalRuntime, names: Names, capsys: pytest.CaptureFixture[str]
 ) -> None:
     version = str(run_json(capsys, "train")["version"])
-    run_json(capsys, "promote", "--version", version)
+    run_json(capsys, "promote", "--version", version, "--force")  # validation is not under test
     run_json(capsys, "batch-inference")
 
     healthy = run_json(capsys, "monitor")

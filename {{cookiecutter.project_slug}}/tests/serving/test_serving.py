@@ -7,7 +7,14 @@ against a stand-in for the serving-endpoints API. Sizes and budget come from con
 from __future__ import annotations
 
 import dataclasses
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 {%- if fs %}
 from types import SimpleNamespace
 {%- endif %}
@@ -15,13 +22,16 @@ from typing import Any
 
 import pytest
 from databricks.sdk.service.serving import (
+    DataframeSplitInput,
     EndpointCoreConfigInput,
     EndpointStateConfigUpdate,
+    QueryEndpointResponse,
     ServingEndpointDetailed,
     ServingEndpointPermissionLevel,
 )
 from mlflow import MlflowClient
 from mlflow.models import get_model_info
+from pyspark.sql import DataFrame, SparkSession
 
 from {{ cookiecutter.package_name }} import registry
 from {{ cookiecutter.package_name }}.config import CATALOGS, Names
@@ -54,7 +64,7 @@ from {{ cookiecutter.package_name }}.serving.endpoint import (
 )
 from {{ cookiecutter.package_name }}.serving.local import LocalEndpoints, stop_local_endpoints
 from {{ cookiecutter.package_name }}.serving.settings import ServingConfig, load_config
-from {{ cookiecutter.package_name }}.settings import Thresholds
+from {{ cookiecutter.package_name }}.settings import Thresholds, load_thresholds
 from {{ cookiecutter.package_name }}.train import train
 
 SmokeCheckError = serving.SmokeCheckError
@@ -74,9 +84,10 @@ def _stop_endpoints() -> Iterator[None]:
 
 
 def champion(runtime: LocalRuntime, names: Names) -> int:
-    """Train a version and make it the champion."""
+    """Train a version and make it the champion (forced: validation is not under test here)."""
     version = train(runtime, names).version
-    registry.promote(MlflowClient(), names.model, version)
+    digest = load_thresholds(MODEL).digest
+    registry.promote(MlflowClient(), names.model, version, digest, force=True)
     return version
 
 
@@ -191,13 +202,15 @@ def test_endpoint_follows_the_champion_and_passes_the_smoke_check(
         first,
         cfg.smoke_requests,
     )
-    assert 0 < result.p50_ms <= result.p99_ms <= cfg.max_p99_ms
+    # Measured and reported; whether it is within the budget depends on how busy this machine is.
+    assert 0 < result.p50_ms <= result.p99_ms == result.judged_p99_ms
+    assert result.over_budget == (result.p99_ms > cfg.max_p99_ms)
     # Every request, the warm-up too, reached the endpoint's inference table.
     payload = world.read_table(payload_table(names))
     assert payload.count() == cfg.smoke_requests + 1
     assert {row.served_entity_id for row in payload.collect()} == {deployed.served_entity}
 {%- if monitoring %}
-    assert latency_check(payload, monitoring_settings.load_config(thresholds, MODEL)).ok
+    assert latency_check(payload, monitoring_settings.load_config(thresholds, MODEL)).value > 0
 {%- endif %}
 
     second = champion(world, names)
@@ -206,13 +219,15 @@ def test_endpoint_follows_the_champion_and_passes_the_smoke_check(
     assert serving.smoke_check(world, names, cfg).version == second
 
 
-def test_smoke_check_fails_on_a_bad_answer_or_a_slow_p99(
+def test_smoke_check_fails_on_a_bad_answer_and_only_reports_a_slow_laptop(
     world: LocalRuntime, names: Names, cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     champion(world, names)
     serving.deploy(world, names, "dev", cfg)
-    with pytest.raises(SmokeCheckError, match="exceeds the budget"):
-        serving.smoke_check(world, names, dataclasses.replace(cfg, max_p99_ms=0.0))
+    # A laptop's clock measures the laptop: over the budget is reported, not a failure.
+    slow = serving.smoke_check(world, names, dataclasses.replace(cfg, max_p99_ms=0.0))
+    assert slow.over_budget is True
+    assert slow.latency_source.startswith("the caller's clock")
 
     real_request = serving.smoke_request
 
@@ -225,6 +240,101 @@ def test_smoke_check_fails_on_a_bad_answer_or_a_slow_p99(
         serving.smoke_check(world, names, cfg)
 
 
+# A process that deploys the local endpoint, says so, then waits for "exit" on stdin.
+DEPLOY_THEN_WAIT = """
+import sys
+from {{ cookiecutter.package_name }} import cli
+
+code = cli.main(["deploy-endpoint", "--runtime", "local"])
+print("deployed" if code == 0 else "failed", flush=True)
+if sys.stdin.readline().strip() == "exit":
+    sys.exit(0)
+"""
+
+
+def processes() -> dict[int, tuple[str, int, int, str]]:
+    """pid -> (state, parent, session, command line) of every process, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+        state, parent, _, session = stat.rsplit(")", 1)[1].split()[:4]
+        found[int(entry.name)] = (state, int(parent), int(session), command)
+    return found
+
+
+def alive_in_session(session: int) -> dict[int, str]:
+    return {
+        pid: command
+        for pid, (state, _, sid, command) in processes().items()
+        if sid == session and state != "Z"
+    }
+
+
+SAID = ("deployed", "failed")
+ENDINGS = ["exit", signal.SIGTERM, signal.SIGINT]
+if sys.platform.startswith("linux"):
+    ENDINGS.append(signal.SIGKILL)  # no handler runs: the kernel's parent-death signal must do
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_the_local_endpoint_dies_with_the_command(
+    world: LocalRuntime, names: Names, tmp_path: Path
+) -> None:
+    champion(world, names)
+    for ending in ENDINGS:
+        log = tmp_path / f"deploy-{ending}.log"
+        with log.open("w") as stderr:
+            command = subprocess.Popen(
+                [sys.executable, "-c", DEPLOY_THEN_WAIT],
+                cwd=tmp_path,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        assert command.stdout is not None
+        said = next(
+            (line.strip() for line in iter(command.stdout.readline, "") if line.strip() in SAID),
+            "nothing",
+        )
+        assert said == "deployed", log.read_text()[-3000:]
+        # The scoring server: the command's child that leads its own session.
+        [server] = [
+            pid
+            for pid, (_, parent, session, _) in processes().items()
+            if parent == command.pid and session == pid
+        ]
+        arguments = processes()[server][3].split()
+        port = arguments[arguments.index("--port") + 1]
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
+                    break
+            except OSError:
+                assert alive_in_session(server), log.read_text()[-3000:]
+                time.sleep(0.5)
+        assert any("uvicorn" in line for line in alive_in_session(server).values())
+
+        if ending == "exit":
+            command.communicate("exit\n")
+        else:
+            command.send_signal(ending)
+            command.wait()
+        # Ended as it would have without the endpoint: exit 0, or killed by the signal.
+        assert command.returncode == (0 if ending == "exit" else -ending), log.read_text()[-3000:]
+        # A bound for a loaded machine; a leaked server never goes.
+        deadline = time.monotonic() + 120
+        while alive_in_session(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert alive_in_session(server) == {}, f"{ending!s} left {alive_in_session(server)}"
+
+
 # --- the Databricks side, against a stand-in for the serving-endpoints API ----------------------
 
 
@@ -234,6 +344,17 @@ class FakeServingEndpoints:
     def __init__(self) -> None:
         self.endpoints: dict[str, ServingEndpointDetailed] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.client_request_ids: list[str | None] = []
+
+    def query(
+        self,
+        name: str,
+        client_request_id: str | None = None,
+        dataframe_split: DataframeSplitInput | None = None,
+    ) -> QueryEndpointResponse:
+        self.client_request_ids.append(client_request_id)
+        assert dataframe_split is not None
+        return QueryEndpointResponse(predictions=[0] * len(dataframe_split.data))
 
     def get(self, name: str) -> ServingEndpointDetailed:
         from databricks.sdk.errors import NotFound
@@ -328,6 +449,51 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
     moved = endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "b@x.org")
     assert databricks.deploy(moved) == "updated"
     assert [kind for kind, _ in endpoints.calls] == ["update_notifications", "update_permissions"]
+
+
+def test_databricks_smoke_check_judges_the_endpoints_own_timing(
+    cfg: ServingConfig, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(serving, "LATENCY_WAIT", timedelta(0))
+    names = Names.resolve("staging")
+    table = payload_table(names)
+    tables: dict[str, DataFrame] = {}
+
+    class Workspace(DatabricksRuntime):
+        """Unity Catalog tables as local DataFrames; everything else is the Databricks code."""
+
+        def table_schema(self, name: str) -> Any:
+            return tables[name].schema if name in tables else None
+
+        def read_table(self, name: str) -> DataFrame:
+            return tables[name]
+
+    api = FakeServingEndpoints()
+    runtime = Workspace(workspace=type("Client", (), {"serving_endpoints": api}))
+    request = {"columns": ["x"], "data": [[1.0], [2.0]]}
+    serving.timed_requests(DatabricksEndpoints(runtime), "e", request, cfg.smoke_requests, "b")
+    ids = serving.request_ids("b", cfg.smoke_requests)
+    # Each timed request carries an id its inference table row keeps; the warm-up is not timed.
+    assert api.client_request_ids == [None, *ids]
+
+    # The job's own clock saw 10 s per request: the network and its compute, not the endpoint.
+    measured = serving.judge("e", 1, 2, [10_000.0] * len(ids), cfg)
+    assert measured.over_budget
+    pending = serving.enforce_server_latency(runtime, names, measured, "b")
+    assert (pending.judged_p99_ms, pending.over_budget) == (None, None)
+    assert pending.latency_source.startswith(f"not judged: {table} has no row")
+
+    budget = cfg.max_p99_ms
+    other_client = [("someone-else", budget * 10)]
+    columns = ["client_request_id", "execution_duration_ms"]
+    tables[table] = spark.createDataFrame([(i, budget / 2) for i in ids] + other_client, columns)
+    fast = serving.enforce_server_latency(runtime, names, measured, "b")
+    assert (fast.judged_p99_ms, fast.over_budget) == (budget / 2, False)
+    assert fast.latency_source == f"execution_duration_ms of {len(ids)} requests in {table}"
+
+    tables[table] = spark.createDataFrame([(i, budget * 2) for i in ids], columns)
+    with pytest.raises(SmokeCheckError, match=r"server-side p99 .* exceeds the budget"):
+        serving.enforce_server_latency(runtime, names, measured, "b")
 
 
 {%- if fs %}

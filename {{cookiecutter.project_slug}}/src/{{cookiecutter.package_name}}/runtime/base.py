@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -51,6 +53,13 @@ class Runtime(ABC):
         An option package keeps its local and Databricks code in its own folder; this is how it
         picks one, so no module outside the seam asks where it runs.
         """
+
+    def exclusive(self, command: str) -> AbstractContextManager[None]:
+        """Held for the whole of one command: where two commands must not share the state at once.
+
+        A workspace needs nothing here: jobs, tables and the registry take concurrent runs.
+        """
+        return contextlib.nullcontext()
 
     @abstractmethod
     def read_table(self, name: str) -> DataFrame: ...

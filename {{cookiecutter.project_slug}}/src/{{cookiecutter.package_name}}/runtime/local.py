@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import mlflow
+from mlflow.exceptions import MlflowException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from ..config import PROJECT, Names
+from ..errors import Refusal
 from .base import Runtime
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so local runs there are not locked
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
+LOCK_FILE = "lock"
+STORE_FILE = "mlflow.db"
+
+
+class LocalStateError(Refusal):
+    """``.local/`` is busy with another run, or its MLflow store is unusable."""
 
 
 def local_spark() -> SparkSession:
@@ -57,6 +72,34 @@ class LocalRuntime(Runtime):
     def choose(self, local: T, databricks: T) -> T:
         return local
 
+    @contextlib.contextmanager
+    def exclusive(self, command: str) -> Iterator[None]:
+        """Lock ``.local/`` for one command: two runs at once overwrite each other's tables
+        (Spark then fails on files that vanished) and race on the SQLite store. Refuses at once
+        rather than waiting, naming the holder; the lock dies with its process, even by SIGKILL."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK_FILE
+        with path.open("a+") as handle:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "a process that has not said"
+                    raise LocalStateError(
+                        f"{path}: another local run holds the lock ({holder}); "
+                        "wait for it to end, then run this again"
+                    ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}, {command}, since {datetime.now():%H:%M:%S}\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+
     def _path(self, name: str) -> Path:
         catalog, schema, table = name.split(".")
         return self.root / "tables" / catalog / schema / table
@@ -90,9 +133,29 @@ class LocalRuntime(Runtime):
 
     def configure_mlflow(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{self.root.as_posix()}/mlflow.db"  # four slashes: absolute path
+        store = self.root / STORE_FILE
+        start_over = f"to start over: rm -rf {self.root}"
+        earlier = [d for d in ("tables", "mlruns") if (self.root / d).exists()]
+        if not store.exists() and earlier:
+            # MLflow would create an empty store beside tables scored by versions it never had.
+            raise LocalStateError(
+                f"{store}: missing, while {self.root} holds {' and '.join(earlier)} of earlier "
+                f"runs; {start_over}"
+            )
+        uri = f"sqlite:///{store.as_posix()}"  # four slashes: absolute path
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
+        from sqlalchemy.exc import SQLAlchemyError  # MLflow's SQL store; only the laptop uses it
+
+        try:
+            # Opening the store creates it the first time and fails on a corrupt file: say so now,
+            # in one line, rather than as a traceback from whichever stage reads it first.
+            mlflow.search_experiments(max_results=1)
+        except (SQLAlchemyError, MlflowException) as error:
+            reason = str(error).strip().splitlines()[0][:200]
+            raise LocalStateError(
+                f"{store}: not a usable MLflow store ({reason}); {start_over}"
+            ) from None
 
     def use_experiment(self, names: Names, experiment: str | None) -> str:
         experiment = experiment or names.model_name

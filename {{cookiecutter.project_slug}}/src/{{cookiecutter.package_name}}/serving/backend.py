@@ -21,8 +21,13 @@ class Endpoints(ABC):
         """Create the endpoint, or bring it to ``spec``; return created, updated or unchanged."""
 
     @abstractmethod
-    def query(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one ``dataframe_split`` request; return the response body (``predictions``)."""
+    def query(
+        self, name: str, request: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send one ``dataframe_split`` request; return the response body (``predictions``).
+
+        ``request_id`` is the client request id its inference table row carries.
+        """
 
     def flush_inference_tables(self) -> None:  # noqa: B027 - a workspace needs nothing here
         """Make the requests sent so far visible in the endpoints' inference tables.

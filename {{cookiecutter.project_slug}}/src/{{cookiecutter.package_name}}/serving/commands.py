@@ -44,13 +44,23 @@ def cmd_deploy_endpoint(ctx: CommandContext) -> dict[str, Any]:
 
 
 def cmd_smoke_check(ctx: CommandContext) -> dict[str, Any]:
-    """Query the endpoint with requests built from the champion's signature; fail if slow."""
+    """Query the endpoint with requests built from the champion's signature; fail on an error,
+    a wrong answer, or a server-side p99 over the budget."""
     result = smoke_check(ctx.runtime, ctx.names, serving_config(ctx))
     ctx.say(
         f"smoke-check: {result.endpoint} answered {result.requests} requests of "
         f"{result.rows_per_request} rows from version {result.version}: "
-        f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms (budget {result.max_p99_ms:g} ms)"
+        f"p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms at the caller"
     )
+    if result.judged_p99_ms is None:
+        verdict = "latency " + result.latency_source
+    else:
+        over = "OVER" if result.over_budget else "within"
+        verdict = (
+            f"p99 {result.judged_p99_ms:.0f} ms {over} the budget of {result.max_p99_ms:g} ms, "
+            f"by {result.latency_source}"
+        )
+    ctx.say(f"smoke-check: {verdict}")
     return asdict(result)
 {%- if fs %}
 
@@ -82,6 +92,8 @@ COMMANDS = {
         cmd_deploy_endpoint, "point the serving endpoint at @champion", _deploy_arguments
     ),
     "smoke-check": Command(
-        cmd_smoke_check, "query the endpoint; fail on errors or a slow p99", _config_argument
+        cmd_smoke_check,
+        "query the endpoint; fail on errors, wrong answers or a slow server-side p99",
+        _config_argument,
     ),
 }

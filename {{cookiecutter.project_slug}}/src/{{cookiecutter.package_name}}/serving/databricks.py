@@ -101,11 +101,14 @@ class DatabricksEndpoints(Endpoints):
                 raise TimeoutError(f"{name} is still updating after {ENDPOINT_TIMEOUT}")
             time.sleep(ENDPOINT_POLL_SECONDS)
 
-    def query(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    def query(
+        self, name: str, request: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
         from databricks.sdk.service.serving import DataframeSplitInput
 
         response = self.workspace.serving_endpoints.query(
             name,
+            client_request_id=request_id,
             dataframe_split=DataframeSplitInput(columns=request["columns"], data=request["data"]),
         )
         return {"predictions": response.predictions}

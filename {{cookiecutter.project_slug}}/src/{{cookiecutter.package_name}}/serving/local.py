@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import atexit
+import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import mlflow
@@ -65,28 +69,106 @@ class LocalEndpoint:
                 time.sleep(0.2)
 
     def stop(self) -> None:
+        """Stop the server and everything it started: ``mlflow models serve`` runs uvicorn as a
+        child, in the server's own process group, so the whole group goes."""
         if self.process.poll() is None:
-            # The server runs uvicorn in a child process: stop the whole process group.
             if os.name == "posix":
-                os.killpg(self.process.pid, signal.SIGTERM)
+                _signal_group(self.process.pid, signal.SIGTERM)
             else:
                 self.process.terminate()
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        if os.name == "posix":
+            # The leader may go before its uvicorn child: wait for the group, then kill what stays.
+            deadline = time.monotonic() + STOP_SECONDS
+            while _signal_group(self.process.pid, 0) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            _signal_group(self.process.pid, signal.SIGKILL)
+
+
+# How long a stopping server may take before it is killed.
+STOP_SECONDS = 20
+
+
+def _signal_group(group: int, signum: int) -> bool:
+    """Send ``signum`` to a process group; False once the group is empty."""
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the group id was reused by another user's processes: not ours
+        return False
+    return True
 
 
 # Like endpoints in a workspace, local endpoints outlive the command that deployed them, for as
-# long as this Python process runs.
+# long as this Python process runs, and no longer: stopped at exit, on a signal that ends the
+# process, and (Linux) when it dies any other way.
 _LOCAL_ENDPOINTS: dict[str, LocalEndpoint] = {}
 
 
 @atexit.register
 def stop_local_endpoints() -> None:
-    for endpoint in _LOCAL_ENDPOINTS.values():
+    # One at a time off the registry: a signal may stop the rest while this loop runs.
+    while _LOCAL_ENDPOINTS:
+        _, endpoint = _LOCAL_ENDPOINTS.popitem()
         endpoint.stop()
-    _LOCAL_ENDPOINTS.clear()
+
+
+# atexit does not run when a signal ends the process: stop the endpoints, then let the signal
+# do what it did before (die of it, or KeyboardInterrupt for SIGINT).
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+_PREVIOUS_HANDLERS: dict[int, Any] = {}
+
+
+def _stop_then_resignal(signum: int, frame: FrameType | None) -> None:
+    stop_local_endpoints()
+    previous = _PREVIOUS_HANDLERS.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def _stop_endpoints_on_signals() -> None:
+    """Install the handlers once; only the main thread may (a library caller's thread skips)."""
+    if _PREVIOUS_HANDLERS or threading.current_thread() is not threading.main_thread():
+        return
+    for signum in _STOP_SIGNALS:
+        previous = signal.getsignal(signum)
+        if previous is signal.SIG_IGN or previous is None:
+            continue  # ignored (e.g. SIGHUP under nohup) or set outside Python: leave it
+        _PREVIOUS_HANDLERS[signum] = previous
+        signal.signal(signum, _stop_then_resignal)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Linux: a ``preexec_fn`` asking the kernel to send the server SIGTERM when the thread that
+    started it dies, even by SIGKILL, which no handler sees (MLflow does the same for uvicorn, so
+    the chain ends). Elsewhere None: the handlers above must do."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent, death_signal = os.getpid(), int(signal.SIGTERM)
+
+    def set_parent_death_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, death_signal)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(1)
+
+    return set_parent_death_signal
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 PAYLOAD_SCHEMA = StructType(
@@ -136,6 +218,7 @@ class LocalEndpoints(Endpoints):
             # The server starts `uvicorn` by name: find it beside this interpreter.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
+        _stop_endpoints_on_signals()
         with log_file.open("w") as log:
             process = subprocess.Popen(
                 [
@@ -158,7 +241,10 @@ class LocalEndpoints(Endpoints):
                 env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own session: a terminal's Ctrl-C reaches this process, which stops the
+                # server's whole group in order, rather than the server mid-request.
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         _LOCAL_ENDPOINTS[spec.name] = LocalEndpoint(
             spec=wanted,
@@ -173,7 +259,9 @@ class LocalEndpoints(Endpoints):
         )
         return "updated" if current else "created"
 
-    def query(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+    def query(
+        self, name: str, request: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
         endpoint = _LOCAL_ENDPOINTS.get(name)
         if endpoint is None:
             raise RuntimeError(
