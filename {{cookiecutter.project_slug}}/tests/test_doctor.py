@@ -188,7 +188,9 @@ def test_the_target_comes_from_the_bundle(staging: doctor.BundleTarget) -> None:
     variables = yaml.safe_load((ROOT / "databricks.yml").read_text())["variables"]
     groups = (variables["reader_group"]["default"], variables["developer_group"]["default"])
     assert staging.groups == groups
-    assert staging.experiment.endswith(f"/.bundle/{PROJECT}/staging/{staging.model_name}_experiment")
+    assert staging.experiment.endswith(
+        f"/.bundle/{PROJECT}/staging/{staging.model_name}_experiment"
+    )
     assert "${workspace.current_user.userName}" in staging.experiment
     # A variable set in the environment wins, as it does for the CLI.
     changed = doctor.load_bundle(ROOT, "staging", {"BUNDLE_VAR_catalog": "other"})
