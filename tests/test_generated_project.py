@@ -118,9 +118,12 @@ def test_local_run_twice_then_rollback(installed, project_python):
 SPECS = """
 import json
 from {package}.config import CATALOGS, Names
-from {package}.serving import endpoint_spec, load_config
+from {package}.model import MODEL
+from {package}.serving.endpoint import endpoint_spec
+from {package}.serving.settings import load_config
+from {package}.settings import load_thresholds
 
-cfg = load_config()
+cfg = load_config(load_thresholds(MODEL))
 print(json.dumps({{
     target: endpoint_spec(Names.resolve(target), target, 3, cfg, "r", "d", "a@example.com").as_dict()
     for target in CATALOGS
