@@ -1,17 +1,23 @@
-"""The pre-generation hook, through the cookiecutter CLI as a user runs it: every invalid answer is
-refused with one line naming the question, the value and the rule, and nothing is left on disk;
-hostile answers cannot inject code; unusual but valid answers render."""
+"""The answer checks, through the cookiecutter and cruft CLIs as a user runs them: every invalid
+answer is refused with one line naming the question, the value and the rule, every problem at once,
+then a line to run again with the answers; no traceback, nothing left on disk; hostile answers
+cannot inject code; unusual but valid answers render."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 from variants import TEMPLATE
 
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
+CRUFT = Path(sys.executable).with_name("cruft")
+RERUN = "Run again with your answers: cookiecutter --no-input <template>"
 
 # (question, value, words the rule's message must contain)
 INVALID = [
@@ -81,7 +87,7 @@ INVALID = [
     ("project_name", "JSON", 'gives package_name="json", which shadows'),
     ("project_slug", "class", 'gives package_name="class", which is a Python keyword'),
     # A project folder outside the output folder is refused before cookiecutter creates it.
-    ("project_name", "a/b", 'makes the project folder "a/b", which is not a single folder'),
+    ("project_name", "a/b", 'gives project_slug="a/b", which is not a single folder'),
     ("project_name", "..", "not a single folder inside the output folder"),
     ("project_slug", "../escaped/x", "not a single folder inside the output folder"),
     ("project_slug", "a\\b", "not a single folder inside the output folder"),
@@ -130,12 +136,110 @@ def test_invalid_answer_table_covers_every_question():
 def test_invalid_answer_is_refused_cleanly(tmp_path, question, value, rule):
     result, output = render(tmp_path, **{question: value})
     assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1, result.stderr
-    assert errors[0].startswith(f"ERROR: {question}={json.dumps(value)} "), errors[0]
-    assert rule in errors[0] and "(expected " in errors[0], errors[0]
+    named = [line for line in errors if line.startswith(f"ERROR: {question}={json.dumps(value)} ")]
+    assert len(named) == 1, result.stderr
+    assert rule in named[0] and "(expected " in named[0], named[0]
+    assert result.stderr.splitlines()[-1].startswith(RERUN), result.stderr
     assert list(output.iterdir()) == [], "a refused render left files behind"
     assert [path.name for path in tmp_path.iterdir()] == ["out"], "files outside the output folder"
+
+
+TWO_WRONG = {"project_name": "My_Model!", "alert_email": "x"}
+TWO_WRONG_LINES = [
+    'ERROR: project_name="My_Model!" gives project_slug="my_model!", which is not a valid '
+    "repository folder name (expected lower-case letters and digits in words joined by single "
+    "hyphens, starting with a letter)",
+    'ERROR: alert_email="x" is not a plausible e-mail address (expected name@domain.tld)',
+]
+
+
+def test_every_problem_is_reported_at_once_without_a_traceback(tmp_path):
+    result, output = render(tmp_path, **TWO_WRONG, cloud="aws", description="Scores nightly.")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    # Answers that differ from their defaults, in the order of the questions, shell-quoted.
+    rerun = (
+        f"{RERUN} 'project_name=My_Model!' 'description=Scores nightly.' cloud=aws alert_email=x"
+    )
+    assert result.stderr.splitlines() == [*TWO_WRONG_LINES, rerun]
+    assert list(output.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_empty_project_name_reports_every_problem(tmp_path):
+    result, output = render(tmp_path, project_name="", reader_group="a'b")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        'ERROR: project_name="" is empty (expected some text)',
+        "ERROR: reader_group=\"a'b\" contains a quote or backtick (expected a group name without ` ' "
+        'or ")',
+        f"{RERUN} project_name= 'reader_group=a'\"'\"'b'",
+    ]
+    assert list(output.iterdir()) == []
+
+
+def test_cruft_create_gives_the_same_lines(tmp_path):
+    # cruft clones a git repository: the working tree, committed in a scratch repository.
+    repo = tmp_path / "template"
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, files.split("\0")):
+        if (TEMPLATE / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE / name, repo / name)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "template"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *command],
+            cwd=repo,
+            check=True,
+        )
+    output = tmp_path / "out"
+    output.mkdir()
+    result = subprocess.run(
+        [str(CRUFT), "create", str(repo), "--no-input", "--output-dir", str(output)]
+        + ["--extra-context", json.dumps(TWO_WRONG)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        *TWO_WRONG_LINES,
+        f"{RERUN} 'project_name=My_Model!' alert_email=x",
+    ]
+    assert list(output.iterdir()) == []
+
+
+def test_hook_refuses_what_a_replay_skipped(tmp_path):
+    # `--replay` reuses the stored `__project_folder` instead of rendering it: the pre-generation
+    # hook applies the same rules (answer_rules.py) as the second line.
+    context = generate_context(str(TEMPLATE / "cookiecutter.json"))
+    answers = dict(prompt_for_config(context, no_input=True))
+    answers.update(alert_email="x", reader_group="a'b")
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps({"cookiecutter": answers}))
+    output = tmp_path / "out"
+    output.mkdir()
+    result = subprocess.run(
+        [str(COOKIECUTTER), "--replay-file", str(replay), str(TEMPLATE), "-o", str(output)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert errors[:2] == [
+        "ERROR: reader_group=\"a'b\" contains a quote or backtick (expected a group name without ` ' "
+        'or ")',
+        TWO_WRONG_LINES[1],
+    ]
+    assert list(output.iterdir()) == []
 
 
 def test_absolute_project_folder_is_refused_before_anything_exists(tmp_path):
@@ -144,9 +248,8 @@ def test_absolute_project_folder_is_refused_before_anything_exists(tmp_path):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
     assert errors == [
-        f"ERROR: project_slug={json.dumps(str(outside))} makes the project folder "
-        f"{json.dumps(str(outside))}, which is not a single folder inside the output folder "
-        "(expected a name without /, \\ or a drive, and not . or ..)"
+        f"ERROR: project_slug={json.dumps(str(outside))} is not a single folder inside the output "
+        "folder (expected a name without /, \\ or a drive, and not . or ..)"
     ], result.stderr
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
     assert list(output.iterdir()) == []
@@ -158,6 +261,18 @@ def test_value_outside_a_choice_is_refused(tmp_path, question, value):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert f"{value} provided for choice variable {question}" in last, result.stderr
+    assert list(output.iterdir()) == []
+
+
+def test_value_outside_a_choice_last_line(tmp_path):
+    # Cookiecutter refuses it with a traceback before any of the template's code runs; README
+    # quotes this last line.
+    result, output = render(tmp_path, cloud="ibm")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ValueError: ibm provided for choice variable cloud, but the choices are "
+        "['azure', 'aws', 'gcp']."
+    )
     assert list(output.iterdir()) == []
 
 
