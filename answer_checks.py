@@ -55,7 +55,7 @@ def rerun_line(environment, answers):
         try:
             if value == _default(environment, raw, answers):
                 continue
-        except Exception:  # noqa: BLE001 - a default that does not render: keep the answer
+        except Exception:  # a default that does not render: keep the answer
             pass
         if not isinstance(value, str) or NOT_TEXT.search(value):
             continue  # not one line of text: it is refused and has to be typed again anyway
