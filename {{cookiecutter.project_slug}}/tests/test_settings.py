@@ -164,7 +164,7 @@ class CountingEndpoints(Endpoints):
 
     def __init__(self) -> None:
         self.queries = 0
-        self.published: list[str] = []
+        self.published: list[Any] = []
 
     def deploy(self, spec: EndpointSpec) -> str:
         return "unchanged"
@@ -179,9 +179,13 @@ class CountingEndpoints(Endpoints):
     looks_up_features = True
 
     def publish_online_features(
-        self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
+        self,
+        store: str,
+        settings: serving_settings.OnlineStoreSettings,
+        tables: dict[str, str],
+        refresh: bool = True,
     ) -> dict[str, str]:
-        self.published.append(capacity)
+        self.published.append(settings)
         return dict.fromkeys(tables, "published")
 {%- endif %}
 
@@ -211,7 +215,9 @@ PROBES["serving.yml:smoke_check.requests"] = (lambda k, v: v + 3, smoke_requests
 {%- if fs %}
 
 
-def online_capacity(files: Files, key: Key, spark: SparkSession) -> list[str]:
+def online_store(files: Files, key: Key, spark: SparkSession) -> list[Any]:
+    # What the store is created with, and how long a refresh waits for a running sync (the
+    # waiting itself is driven in tests/serving against the Databricks implementation).
     endpoints = CountingEndpoints()
     publish_features(endpoints, NAMES, "dev", files.serving)
     return endpoints.published
@@ -219,8 +225,9 @@ def online_capacity(files: Files, key: Key, spark: SparkSession) -> list[str]:
 
 PROBES["serving.yml:online_store.capacity"] = (
     lambda k, v: "CU_2" if v != "CU_2" else "CU_4",
-    online_capacity,
+    online_store,
 )
+PROBES["serving.yml:online_store.sync_timeout_minutes"] = (lambda k, v: v * 2, online_store)
 {%- endif %}
 {%- endif %}
 {%- if monitoring %}

@@ -7,10 +7,16 @@ against a stand-in for the serving-endpoints API. Sizes and budget come from con
 from __future__ import annotations
 
 import dataclasses
+{%- if fs %}
+import inspect
+{%- endif %}
 import signal
 import subprocess
 import sys
 import time
+{%- if fs %}
+import typing
+{%- endif %}
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,8 +25,29 @@ from pathlib import Path
 from types import SimpleNamespace
 {%- endif %}
 from typing import Any
+{%- if fs %}
+from unittest.mock import NonCallableMock, create_autospec
+{%- endif %}
 
 import pytest
+{%- if fs %}
+from databricks.feature_engineering import DatabricksOnlineStore, FeatureEngineeringClient
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service.database import SyncedDatabaseTable
+from databricks.sdk.service.database import SyncedTableState as DatabaseState
+from databricks.sdk.service.database import SyncedTableStatus as DatabaseSyncedTableStatus
+from databricks.sdk.service.pipelines import (
+    GetPipelineResponse,
+    UpdateStateInfo,
+    UpdateStateInfoState,
+)
+from databricks.sdk.service.postgres import SyncedTable as PostgresSyncedTable
+from databricks.sdk.service.postgres import SyncedTableState as PostgresState
+from databricks.sdk.service.postgres import (
+    SyncedTableSyncedTableStatus as PostgresSyncedTableStatus,
+)
+{%- endif %}
 from databricks.sdk.service.serving import (
     DataframeSplitInput,
     EndpointCoreConfigInput,
@@ -35,6 +62,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from {{ cookiecutter.package_name }} import registry
 from {{ cookiecutter.package_name }}.config import CATALOGS, Names
+{%- if fs %}
+from {{ cookiecutter.package_name }}.errors import Refusal
+{%- endif %}
 from {{ cookiecutter.package_name }}.inference import NoChampionError
 from {{ cookiecutter.package_name }}.model import MODEL
 {%- if monitoring %}
@@ -499,82 +529,231 @@ def test_databricks_smoke_check_judges_the_endpoints_own_timing(
 {%- if fs %}
 
 
-class FakeFeatureEngineering:
-    """Stands in for FeatureEngineeringClient: an online store that takes one poll to start."""
-
-    def __init__(self) -> None:
-        self.stores: dict[str, SimpleNamespace] = {}
-        self.published: list[tuple[str, str]] = []
-
-    def get_online_store(self, name: str) -> SimpleNamespace | None:
-        store = self.stores.get(name)
-        if store is not None and store.state == "STARTING":
-            self.stores[name] = SimpleNamespace(name=name, state="AVAILABLE")
-        return store
-
-    def create_online_store(self, name: str, capacity: str) -> SimpleNamespace:
-        self.stores[name] = SimpleNamespace(name=name, capacity=capacity, state="STARTING")
-        return self.stores[name]
-
-    def publish_table(
-        self, online_store: Any, source_table_name: str, online_table_name: str
-    ) -> None:
-        self.published.append((source_table_name, online_table_name))
+# --- the online store, against autospecced Feature Engineering and workspace clients -------------
 
 
-class FakeWorkspace:
-    """The synced tables behind published online tables, and their sync pipelines."""
-
-    def __init__(self, fe: FakeFeatureEngineering) -> None:
-        self.started: list[str] = []
-
-        def get_synced_database_table(name: str) -> SimpleNamespace:
-            from databricks.sdk.errors import NotFound
-
-            if name not in {online for _, online in fe.published}:
-                raise NotFound(name)
-            status = SimpleNamespace(pipeline_id=f"pipeline-{name}")
-            return SimpleNamespace(data_synchronization_status=status)
-
-        self.database = SimpleNamespace(get_synced_database_table=get_synced_database_table)
-        self.pipelines = SimpleNamespace(start_update=self.started.append)
+def workspace_client() -> Any:
+    """create_autospec(WorkspaceClient) with the APIs the online store uses autospecced as well
+    (they are properties, which autospec alone leaves accepting any call): a wrong method name or
+    argument raises. The others accept nothing."""
+    client = create_autospec(WorkspaceClient, instance=True)
+    for name, prop in inspect.getmembers(WorkspaceClient, lambda m: isinstance(m, property)):
+        if name in ("postgres", "database", "pipelines"):
+            api = typing.get_type_hints(prop.fget)["return"]
+            setattr(client, name, create_autospec(api, instance=True))
+        else:
+            setattr(client, name, NonCallableMock(spec_set=[]))
+    return client
 
 
-def test_features_are_published_once_then_refreshed(
+def store(state: str) -> DatabricksOnlineStore:
+    return DatabricksOnlineStore(
+        name="s", capacity="CU_1", state=DatabricksOnlineStore.State(state)
+    )
+
+
+def autoscaling_table(pipeline: str | None, state: str) -> PostgresSyncedTable:
+    """What the Postgres API (Lakebase Autoscaling) reports about a synced table."""
+    status = PostgresSyncedTableStatus(pipeline_id=pipeline, detailed_state=PostgresState(state))
+    return PostgresSyncedTable(name="synced_tables/x", status=status)
+
+
+def provisioned_table(pipeline: str, state: str) -> SyncedDatabaseTable:
+    """What the Database API (Lakebase Provisioned) reports about a synced table."""
+    status = DatabaseSyncedTableStatus(pipeline_id=pipeline, detailed_state=DatabaseState(state))
+    return SyncedDatabaseTable(name="x", data_synchronization_status=status)
+
+
+def pipeline(*states: str) -> GetPipelineResponse:
+    """A pipeline whose latest updates (newest first) are in ``states``."""
+    updates = [
+        UpdateStateInfo(update_id=f"u{i}", state=UpdateStateInfoState(state))
+        for i, state in enumerate(states)
+    ]
+    return GetPipelineResponse(pipeline_id="p", latest_updates=updates)
+
+
+class OnlineWorld:
+    """A FeatureEngineeringRuntime on autospecced clients, its Spark only recording statements."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(online, "ONLINE_STORE_POLL_SECONDS", 0)
+        monkeypatch.setattr(online, "SYNC_POLL_SECONDS", 0)
+        self.statements: list[str] = []
+        statements = self.statements
+
+        class Databricks(FeatureEngineeringRuntime):
+            spark = SimpleNamespace(sql=statements.append)  # records, runs nothing
+
+        self.fe = create_autospec(FeatureEngineeringClient, instance=True)
+        self.fe.get_online_store.return_value = store("AVAILABLE")
+        self.workspace = workspace_client()
+        # Published nowhere until a test says otherwise.
+        self.workspace.postgres.get_synced_table.side_effect = NotFound("no synced table")
+        self.workspace.database.get_synced_database_table.side_effect = NotFound("no table")
+        self.workspace.pipelines.get.return_value = pipeline("COMPLETED")
+        runtime = Databricks(workspace=self.workspace)
+        runtime._fe = self.fe
+        self.runtime = runtime
+        self.endpoints = DatabricksEndpoints(runtime)
+        self.names = Names.resolve("prod")
+        self.tables = {self.names.table(table.name) for table in MODEL.feature_tables}
+        self.online = {online.online_table(table) for table in self.tables}
+
+    def publish(self, cfg: ServingConfig, refresh: bool = True, **settings: Any) -> dict[str, str]:
+        if settings:
+            cfg = dataclasses.replace(
+                cfg, online_store=dataclasses.replace(cfg.online_store, **settings)
+            )
+        return serving.publish_features(self.endpoints, self.names, "prod", cfg, refresh)
+
+    def started(self) -> list[str]:
+        return [c.kwargs["pipeline_id"] for c in self.workspace.pipelines.start_update.mock_calls]
+
+
+def test_features_are_published_once_in_a_new_store(
     cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(online, "ONLINE_STORE_POLL_SECONDS", 0)
-    statements: list[str] = []
+    world = OnlineWorld(monkeypatch)
+    # No store yet: created with the configured capacity, then polled until available.
+    world.fe.get_online_store.side_effect = [None, store("STARTING"), store("AVAILABLE")]
+    world.fe.create_online_store.return_value = store("STARTING")
 
-    class Databricks(FeatureEngineeringRuntime):
-        spark = SimpleNamespace(sql=statements.append)  # records, runs nothing
-
-    fe = FakeFeatureEngineering()
-    workspace = FakeWorkspace(fe)
-    runtime = Databricks(workspace=workspace)
-    runtime._fe = fe
-    databricks = DatabricksEndpoints(runtime)
-    names = Names.resolve("prod")
-
-    first = serving.publish_features(databricks, names, "prod", cfg)
-    store = online.online_store("prod")
-    assert fe.stores[store].state == "AVAILABLE"
-    tables = {names.table(table.name) for table in MODEL.feature_tables}
-    assert set(first) == {online.online_table(t) for t in tables}
-    assert set(first.values()) == {"published"}
-    assert {source for source, _ in fe.published} == tables
+    first = world.publish(cfg)
+    world.fe.create_online_store.assert_called_once_with(
+        name=online.online_store("prod"), capacity=cfg.online_store.capacity
+    )
+    assert first == dict.fromkeys(world.online, "published")
+    published = {
+        c.kwargs["source_table_name"]: c.kwargs["online_table_name"]
+        for c in world.fe.publish_table.mock_calls
+    }
+    assert published == {table: online.online_table(table) for table in world.tables}
+    assert all(c.kwargs["online_store"].name == "s" for c in world.fe.publish_table.mock_calls)
     # Triggered publishing reads the change data feed: enabled on every source table.
-    assert all("delta.enableChangeDataFeed = true" in sql for sql in statements)
-    assert len(statements) == len(tables)
+    assert all("delta.enableChangeDataFeed = true" in sql for sql in world.statements)
+    assert len(world.statements) == len(world.tables)
+    # Publishing starts the first sync itself.
+    assert world.started() == []
 
-    second = serving.publish_features(databricks, names, "prod", cfg)
-    assert set(second.values()) == {"refreshed"}
-    assert sorted(workspace.started) == sorted(f"pipeline-{t}" for t in first)
-    assert len(fe.published) == len(tables)  # not published twice
     # Before a deployment the tables only have to exist; the feature runs keep them fresh.
-    workspace.started.clear()
-    present = serving.publish_features(databricks, names, "prod", cfg, refresh=False)
-    assert set(present.values()) == {"present"}
-    assert workspace.started == []
-    assert serving.publish_features(LocalEndpoints(LocalRuntime()), names, "prod", cfg) == {}
+    world.fe.get_online_store.side_effect = None
+    world.workspace.postgres.get_synced_table.side_effect = None
+    world.workspace.postgres.get_synced_table.return_value = autoscaling_table(
+        "p", "SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE"
+    )
+    world.fe.publish_table.reset_mock()
+    present = world.publish(cfg, refresh=False)
+    assert present == dict.fromkeys(world.online, f"present ({online.AUTOSCALING})")
+    assert world.started() == []
+    world.fe.publish_table.assert_not_called()
+    assert serving.publish_features(LocalEndpoints(LocalRuntime()), world.names, "prod", cfg) == {}
+
+
+def test_an_autoscaling_table_is_refreshed_through_its_pipeline(
+    cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = OnlineWorld(monkeypatch)
+    world.workspace.postgres.get_synced_table.side_effect = None
+    world.workspace.postgres.get_synced_table.return_value = autoscaling_table(
+        "p-auto", "SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE"
+    )
+    refreshed = world.publish(cfg)
+    assert refreshed == dict.fromkeys(world.online, f"refreshed ({online.AUTOSCALING})")
+    asked = {c.kwargs["name"] for c in world.workspace.postgres.get_synced_table.mock_calls}
+    assert asked == {f"synced_tables/{table}" for table in world.online}
+    # The Postgres API knew the tables: the Provisioned one is not asked.
+    world.workspace.database.get_synced_database_table.assert_not_called()
+    assert world.started() == ["p-auto"] * len(world.online)
+    world.fe.publish_table.assert_not_called()
+
+
+def test_a_provisioned_table_is_refreshed_through_its_pipeline(
+    cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = OnlineWorld(monkeypatch)
+    world.workspace.database.get_synced_database_table.side_effect = None
+    world.workspace.database.get_synced_database_table.return_value = provisioned_table(
+        "p-prov", "SYNCED_TABLE_ONLINE_PIPELINE_FAILED"
+    )
+    # The last update failed: a new one is the retry.
+    world.workspace.pipelines.get.return_value = pipeline("FAILED", "COMPLETED")
+    refreshed = world.publish(cfg)
+    assert refreshed == dict.fromkeys(world.online, f"refreshed ({online.PROVISIONED})")
+    asked = world.workspace.database.get_synced_database_table.mock_calls
+    assert {c.kwargs["name"] for c in asked} == world.online
+    assert world.started() == ["p-prov"] * len(world.online)
+
+
+def test_a_running_first_sync_is_waited_for_then_refreshed(
+    cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = OnlineWorld(monkeypatch)
+    from databricks.sdk.errors import ResourceConflict
+
+    # Just published: no pipeline yet, then the initial snapshot runs, then it is online.
+    world.workspace.postgres.get_synced_table.side_effect = [
+        autoscaling_table(None, "SYNCED_TABLE_PROVISIONING_PIPELINE_RESOURCES"),
+        autoscaling_table("p", "SYNCED_TABLE_PROVISIONING_INITIAL_SNAPSHOT"),
+        autoscaling_table("p", "SYNCED_TABLE_PROVISIONING_INITIAL_SNAPSHOT"),
+        autoscaling_table("p", "SYNCED_TABLE_ONLINE"),
+    ]
+    world.workspace.pipelines.get.side_effect = [
+        pipeline("RUNNING"),
+        pipeline("COMPLETED"),  # looked idle, but another update started before ours:
+        pipeline("WAITING_FOR_RESOURCES", "COMPLETED"),
+        pipeline("COMPLETED", "COMPLETED"),
+    ]
+    world.workspace.pipelines.start_update.side_effect = [
+        ResourceConflict("an active update is running"),
+        None,
+    ]
+    source = sorted(world.tables)[0]
+    refreshed = online.publish_online_features(
+        world.runtime, "s", cfg.online_store, {source: f"{source}_online"}
+    )
+    assert refreshed == {
+        f"{source}_online": f"waited for a running sync, then refreshed ({online.AUTOSCALING})"
+    }
+    assert world.started() == ["p", "p"]  # the refused start, then the one that ran
+
+
+def test_a_sync_running_past_the_timeout_refuses_naming_the_table(
+    cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = OnlineWorld(monkeypatch)
+    world.workspace.database.get_synced_database_table.side_effect = None
+    world.workspace.database.get_synced_database_table.return_value = provisioned_table(
+        "p", "SYNCED_TABLE_PROVISIONING_INITIAL_SNAPSHOT"
+    )
+    world.workspace.pipelines.get.return_value = pipeline("RUNNING")
+    with pytest.raises(online.OnlineSyncTimeoutError) as refused:
+        world.publish(cfg, sync_timeout=timedelta(0))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert any(f"online table {table} " in message for table in world.online)
+    assert "pipeline p update u0" in message
+    assert "sync_timeout_minutes" in message
+    assert isinstance(refused.value, Refusal)  # the command line prints it in one line
+    world.workspace.pipelines.start_update.assert_not_called()
+
+    # With time to wait, the same sync is waited for instead (the configured timeout decides).
+    world.workspace.pipelines.get.side_effect = [pipeline("RUNNING")] + [pipeline("COMPLETED")] * 9
+    waited = list(world.publish(cfg).values())
+    # The first table waited for the running sync; by then the pipeline is free for the others.
+    assert waited[0] == f"waited for a running sync, then refreshed ({online.PROVISIONED})"
+    assert set(waited[1:]) <= {f"refreshed ({online.PROVISIONED})"}
+
+
+def test_a_continuous_table_needs_no_refresh(
+    cfg: ServingConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = OnlineWorld(monkeypatch)
+    world.workspace.postgres.get_synced_table.side_effect = None
+    world.workspace.postgres.get_synced_table.return_value = autoscaling_table(
+        "p", "SYNCED_TABLE_ONLINE_CONTINUOUS_UPDATE"
+    )
+    world.workspace.pipelines.get.return_value = pipeline("RUNNING")
+    assert set(world.publish(cfg).values()) == {f"synced continuously ({online.AUTOSCALING})"}
+    world.workspace.pipelines.start_update.assert_not_called()
 {%- endif %}

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import {% if cookiecutter.include_feature_store == "yes" %}TYPE_CHECKING, {% endif %}Any
 
 from .endpoint import EndpointSpec
+{%- if cookiecutter.include_feature_store == "yes" %}
+
+if TYPE_CHECKING:
+    from .settings import OnlineStoreSettings
+{%- endif %}
 
 
 class Endpoints(ABC):
@@ -37,12 +42,16 @@ class Endpoints(ABC):
 {%- if cookiecutter.include_feature_store == "yes" %}
 
     def publish_online_features(
-        self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
+        self,
+        store: str,
+        settings: OnlineStoreSettings,
+        tables: dict[str, str],
+        refresh: bool = True,
     ) -> dict[str, str]:
         """Publish feature tables into an online store, or (``refresh``) re-sync published ones.
 
-        Returns online table -> published, refreshed or present. Only where the endpoint looks
-        features up itself.
+        Returns online table -> what was done (published, refreshed, present...). Only where the
+        endpoint looks features up itself.
         """
         return {}
 {%- endif %}

@@ -34,7 +34,7 @@ def cmd_deploy_endpoint(ctx: CommandContext) -> dict[str, Any]:
     )
 {%- if fs %}
     for table, action in result.online_tables.items():
-        ctx.say(f"deploy-endpoint: {action} online table {table}")
+        ctx.say(f"deploy-endpoint: online table {table}: {action}")
 {%- endif %}
     ctx.say(
         f"deploy-endpoint: {result.endpoint} {result.action}, serving version {result.version} "
@@ -71,7 +71,7 @@ def publish_online_features(ctx: CommandContext) -> dict[str, str]:
         endpoints_of(ctx.runtime), ctx.names, ctx.args.target, serving_config(ctx)
     )
     for table, action in published.items():
-        ctx.say(f"features: {action} online table {table}")
+        ctx.say(f"features: online table {table}: {action}")
     return published
 {%- endif %}
 

@@ -17,6 +17,7 @@ from .backend import Endpoints
 from .endpoint import EndpointSpec
 {%- if fs %}
 from .online_store import publish_online_features
+from .settings import OnlineStoreSettings
 {%- endif %}
 
 
@@ -115,9 +116,13 @@ class DatabricksEndpoints(Endpoints):
 {%- if fs %}
 
     def publish_online_features(
-        self, store: str, capacity: str, tables: dict[str, str], refresh: bool = True
+        self,
+        store: str,
+        settings: OnlineStoreSettings,
+        tables: dict[str, str],
+        refresh: bool = True,
     ) -> dict[str, str]:
-        return publish_online_features(self.runtime, store, capacity, tables, refresh)
+        return publish_online_features(self.runtime, store, settings, tables, refresh)
 {%- endif %}
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+{%- if cookiecutter.include_feature_store == "yes" %}
+from datetime import timedelta
+{%- endif %}
 from pathlib import Path
 
 import yaml
@@ -23,6 +26,19 @@ class EndpointSize:
     scale_to_zero: bool
 
 
+{%- if cookiecutter.include_feature_store == "yes" %}
+
+
+@dataclass(frozen=True)
+class OnlineStoreSettings:
+    """The online feature store: its Lakebase capacity, and how long a refresh waits for a sync
+    pipeline that is already running (the first sync after publishing, or another run's)."""
+
+    capacity: str
+    sync_timeout: timedelta
+{%- endif %}
+
+
 @dataclass(frozen=True)
 class ServingConfig:
     sizes: dict[str, EndpointSize]
@@ -30,8 +46,8 @@ class ServingConfig:
     # p99 budget of the endpoint: conf/thresholds.yml latency.max_p99_ms.
     max_p99_ms: float
 {%- if cookiecutter.include_feature_store == "yes" %}
-    # Lakebase capacity of the online feature store.
-    online_store_capacity: str
+    # The online feature store (conf/serving.yml online_store).
+    online_store: OnlineStoreSettings
 {%- endif %}
 
 
@@ -51,7 +67,11 @@ def load_config(thresholds: Thresholds, path: str | Path | None = None) -> Servi
     capacity = raw["online_store"]["capacity"]
     if capacity not in CAPACITIES:
         raise ValueError(f"{source}: online_store.capacity must be one of {CAPACITIES}")
+    sync_minutes = float(raw["online_store"]["sync_timeout_minutes"])
+    if sync_minutes <= 0:
+        raise ValueError(f"{source}: online_store.sync_timeout_minutes must be positive")
+    online = OnlineStoreSettings(capacity, timedelta(minutes=sync_minutes))
 {%- endif %}
     budget = float(thresholds.raw["latency"]["max_p99_ms"])
     requests = int(raw["smoke_check"]["requests"])
-    return ServingConfig(sizes, requests, budget{% if cookiecutter.include_feature_store == "yes" %}, capacity{% endif %})
+    return ServingConfig(sizes, requests, budget{% if cookiecutter.include_feature_store == "yes" %}, online{% endif %})
