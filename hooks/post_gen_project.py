@@ -5,6 +5,7 @@ path, so adding an option means adding its paths here (see README, "Adding an op
 """
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -62,15 +63,28 @@ def remove_unchosen(root):
             path.unlink()
 
 
+def where_from_the_user():
+    """The project folder as the user can `cd` to it: relative to the folder cookiecutter was
+    started in (the shell's PWD, which the hook inherits), or absolute when that is shorter."""
+    here = Path.cwd()
+    started_in = os.environ.get("PWD")
+    if not started_in:
+        return str(here)
+    relative = os.path.relpath(here, started_in)
+    return relative if not relative.startswith("..") else str(here)
+
+
 def print_next_steps():
     package = ANSWERS["package_name"]
+    folder = where_from_the_user()
     print(
         f"""
-Created {ANSWERS["project_slug"]}/ ({ANSWERS["project_name"]}).
+Created {folder} ({ANSWERS["project_name"]}).
 
-Next steps:
-  cd {ANSWERS["project_slug"]}
-  python -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'
+Next steps (README.md, "Quickstart on a laptop"; Java 17 for local Spark):
+  cd {folder}
+  git init -q && git add -A          # its own repository: pre-commit and CI read it
+  python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'   # about 1.5 GB
   python -m {package} local-run      # the whole lifecycle on your laptop, no workspace needed
   pytest                             # the project's own tests
   databricks bundle validate -t dev  # then: databricks bundle deploy -t dev

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -757,6 +758,20 @@ def test_cli_version_matches_the_bundle(rendered, case):
             )
             for url in urls
         ), urls
+
+
+@pytest.mark.parametrize("case", cases())
+def test_pre_commit_version_matches_the_dev_extra(rendered, case):
+    """The README tells people to run pre-commit from the dev extra; CI must lint with the same
+    version (PRE_COMMIT_VERSION in the CI file)."""
+    project, answers = rendered(case)
+    dev = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["dev"]
+    [pinned] = [requirement for requirement in dev if requirement.startswith("pre-commit==")]
+    text = "\n".join((project / name).read_text() for name in CI_FILES[answers["cicd_platform"]])
+    versions = set(re.findall(r'PRE_COMMIT_VERSION: "([^"]+)"', text))
+    assert versions == {pinned.removeprefix("pre-commit==")}, (versions, pinned)
 
 
 @pytest.mark.parametrize("case", cases())

@@ -1,11 +1,14 @@
-"""Rendered projects really run: install them, run their own test suite, run the whole lifecycle
-locally twice, and roll back. Representative variants cover feature store on/off and
-classification/regression. Slow (minutes): installs pyspark, mlflow and scikit-learn once per
-machine into build/project-venv."""
+"""Rendered projects really run, the way their README says: the quickstart block of the rendered
+README runs as written (git init, a new venv, pip install, doctor, local-run twice, rollback, the
+project's own pytest and pre-commit) for representative variants (the default answers, and no
+feature store with regression). Slow (minutes): each quickstart installs its own environment
+(about 650 MB from the pip cache). `project_python`/`install` give the other slow tests one shared
+venv in build/project-venv."""
 
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -72,46 +75,121 @@ def run(python, project, *arguments, check=True):
     return result
 
 
+def shell_blocks(readme, heading):
+    """The commands of the ```bash blocks in the README section under `heading` (up to the next
+    heading), one per line, as written (comments included: bash reads them)."""
+    lines = readme.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(heading)))
+    commands, in_block = [], False
+    for line in lines[start + 1 :]:
+        if line.startswith("```"):
+            in_block = line == "```bash" if not in_block else False
+        elif in_block and line.strip():
+            commands.append(line)
+        elif line.startswith("#"):
+            break
+    return commands
+
+
+def run_as_written(commands, folder, transcript, environment=None):
+    """Runs `commands` in one bash, in order, as a user pasting them would (state such as an
+    activated venv carries over); stops at the first failure. Returns, per command, its exit
+    code, seconds, stdout and stderr."""
+    transcript.mkdir(parents=True, exist_ok=True)
+    script = ["cd " + shlex.quote(str(folder))]
+    for index, command in enumerate(commands):
+        out, err = transcript / f"{index}.out", transcript / f"{index}.err"
+        # The command on its own line: a trailing `# comment` must not swallow the braces.
+        script += [
+            "start=$EPOCHREALTIME",
+            "{",
+            command,
+            f"}} > {shlex.quote(str(out))} 2> {shlex.quote(str(err))}",
+            "code=$?",
+            f'echo "{index} $code $start $EPOCHREALTIME" >> {transcript / "status"}',
+            '[ "$code" = 0 ] || exit "$code"',
+        ]
+    subprocess.run(["bash", "-c", "\n".join(script)], env=environment, check=False)
+    results = []
+    for line in (transcript / "status").read_text().splitlines():
+        index, code, start, end = line.split()
+        results.append(
+            {
+                "command": commands[int(index)],
+                "code": int(code),
+                "seconds": round(float(end.replace(",", ".")) - float(start.replace(",", ".")), 1),
+                "stdout": (transcript / f"{index}.out").read_text(),
+                "stderr": (transcript / f"{index}.err").read_text(),
+            }
+        )
+    return results
+
+
 @pytest.fixture(scope="session", params=representative_variants())
-def installed(request, baked, project_python, tmp_path_factory):
+def quickstart(request, baked, tmp_path_factory):
+    """The rendered README's quickstart, run as written in a copy of the project that sits inside
+    another git repository (as a render in the template's build/ does), with its own new venv."""
     rendered = Path(baked(request.param).project_path)
-    project = tmp_path_factory.mktemp(request.param) / rendered.name
+    outer = tmp_path_factory.mktemp(request.param)
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    project = outer / "build" / rendered.name
     shutil.copytree(rendered, project)
-    install(project_python, project)
-    return project, dict(baked(request.param).context)
+    commands = shell_blocks((project / "README.md").read_text(), "## Quickstart on a laptop")
+    environment = {
+        **{key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"},
+        # The template's own tools (its .venv) must not stand in for the project's.
+        "PATH": os.pathsep.join(
+            entry
+            for entry in os.environ["PATH"].split(os.pathsep)
+            if not entry.startswith(str(TEMPLATE / ".venv"))
+        ),
+        "PYTHONUNBUFFERED": "1",
+        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
+        **GIT_IDENTITY,
+    }
+    results = run_as_written(commands, project, outer / "transcript", environment)
+    timings = TEMPLATE / "build" / "quickstart-timings"
+    timings.mkdir(parents=True, exist_ok=True)
+    (timings / f"{request.param}.json").write_text(
+        json.dumps([{key: r[key] for key in ("command", "code", "seconds")} for r in results])
+    )
+    return project, dict(baked(request.param).context), commands, results
 
 
-def test_project_tests_pass(installed, project_python):
-    project, _ = installed
-    result = run(project_python, project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-    summary = result.stdout.strip().splitlines()[-1]
-    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "uc-mlops tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "uc-mlops tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+}
 
 
-def test_local_run_twice_then_rollback(installed, project_python):
-    project, answers = installed
+def test_quickstart_runs_as_written(quickstart):
+    """Every command of the README's quickstart succeeds, in order, ending with the rollback the
+    README promises and the project's own tests and linters."""
+    project, answers, commands, results = quickstart
+    failed = [r for r in results if r["code"] != 0]
+    assert not failed, "{command} exited {code}:\n{stdout}\n{stderr}".format(**failed[0])
+    assert [r["command"] for r in results] == commands
     package = answers["package_name"]
+
+    def output_of(words):
+        [result] = [r for r in results if r["command"].split("#")[0].split() == words]
+        return result["stdout"]
+
     model = f"{answers['dev_catalog']}.{answers['uc_schema']}.{answers['model_name']}"
-
-    first = json.loads(run(project_python, project, "-m", package, "local-run", "--json").stdout)
-    assert first["model_name"] == model
-    assert first["version"] == 1 and first["promoted"] is True
-    assert first["champion_version"] == 1
-    assert first["reasons"] and first["metrics"]
-
-    second = json.loads(run(project_python, project, "-m", package, "local-run", "--json").stdout)
-    assert second["version"] == 2
-    assert second["validated_against"] == 1
-    assert second["champion_version"] == (2 if second["promoted"] else 1)
-    assert second["reasons"]
-
-    rollback = run(project_python, project, "-m", package, "rollback", check=False)
-    if second["promoted"]:
-        assert rollback.returncode == 0, rollback.stderr
-        assert "version 1" in rollback.stdout
-    else:
-        assert rollback.returncode != 0
-        assert "refused" in rollback.stderr
+    second = json.loads(output_of(["python", "-m", package, "local-run", "--json"]))
+    assert second["model_name"] == model
+    assert second["version"] == 2 and second["validated_against"] == 1
+    assert second["promoted"] is True and second["champion_version"] == 2, second["reasons"]
+    assert "version 1" in output_of(["python", "-m", package, "rollback"])
+    summary = output_of(["pytest", "-q"]).strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    # The project is its own repository, not a folder of the one around it.
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=project, capture_output=True, text=True
+    )
+    assert Path(top.stdout.strip()) == project
     assert (project / ".local" / "mlflow.db").is_file()
 
 
@@ -131,12 +209,13 @@ print(json.dumps({{
 """
 
 
-def test_endpoint_spec_is_a_valid_bundle_endpoint(installed, project_python, bundle_schema):
+def test_endpoint_spec_is_a_valid_bundle_endpoint(quickstart, bundle_schema):
     """The request serving.py sends, built by the package's own code, is exactly what the bundle
     schema and the databricks-bundles model accept for a model_serving_endpoints resource."""
-    project, answers = installed
+    project, answers, _, _ = quickstart
+    python = project / ".venv" / "bin" / "python"
     specs = json.loads(
-        run(project_python, project, "-c", SPECS.format(package=answers["package_name"])).stdout
+        run(python, project, "-c", SPECS.format(package=answers["package_name"])).stdout
     )
     assert set(specs) == {"dev", "staging", "prod"}
     document = project / "endpoint-specs.json"
