@@ -182,3 +182,17 @@ def test_human_output_reads_like_a_product(
 {%- if cookiecutter.include_monitoring == "yes" %}
     assert printed["monitor"][-1].startswith("monitor: ")
 {%- endif %}
+
+
+def test_json_leaves_out_empty_sections_at_any_depth() -> None:
+    result = {
+        "serving": {"version": 1, "online_tables": {}},
+        "monitoring": {"violations": [], "results": [{"check": "latency", "extra": {}}]},
+        "nested": {"only": {"empty": {}}},
+        "validated_against": None,
+    }
+    assert cli.without_empty_sections(result) == {
+        "serving": {"version": 1},
+        "monitoring": {"violations": [], "results": [{"check": "latency"}]},
+        "validated_against": None,
+    }
