@@ -180,6 +180,27 @@ def run_script(script, tmp_path, env, shell="bash"):
     return result, calls, work
 
 
+def template_repository(folder, release):
+    """A stand-in for the template repository (a real git repository, read by real git): one
+    commit on main, and a `release` branch only when the template has released."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **GIT_ENV}
+    for command in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "t"]):
+        subprocess.run(["git", *command], cwd=folder, check=True, env=env)
+    if release:
+        subprocess.run(["git", "branch", "release"], cwd=folder, check=True, env=env)
+    return folder
+
+
+def cruft_json(project_folder, template):
+    """What `cruft create` records, as far as the drift check reads it."""
+    answers = {"template": str(template), "commit": "0" * 40, "checkout": None, "context": {}}
+    (project_folder / ".cruft.json").write_text(json.dumps(answers, indent=2) + "\n")
+
+
+NO_RELEASE = "has no release yet (no branch or tag 'release')"
+
+
 def node_tool(env, default):
     """A tool scripts/bootstrap installs into .tools/node, or the one the variable `env` names."""
     path = Path(os.environ.get(env) or default)
@@ -466,11 +487,21 @@ def test_gitlab_jobs_run_in_a_shell(rendered, case, tmp_path):
     variables = {"ROLLBACK_TARGET": "staging", "ROLLBACK_VERSION": "7; touch x"}
     result, calls = gitlab_job(repo, "rollback-staging", tmp_path, **variables)
     assert (result.returncode != 0, calls) == (True, install), "a non-number must be refused"
-    # Template drift: without .cruft.json (the run above) it says so; with one, cruft checks.
-    (repo / ".cruft.json").write_text("{}")
+    # Template drift: without .cruft.json (the run above) it says so; with one, it names the
+    # template and the ref, passes with a notice while the template has no release, and then
+    # leaves the comparison to cruft.
+    template = template_repository(tmp_path / "template", release=False)
+    cruft_json(repo, template)
+    result, calls = gitlab_job(repo, "template-drift", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == [f"python -m pip install {CRUFT}"]
+    assert f"comparing this project with {template} at 'release'" in result.stdout
+    assert f"{template} {NO_RELEASE}" in result.stdout
+    subprocess.run(["git", "branch", "release"], cwd=template, check=True)
     result, calls = gitlab_job(repo, "template-drift", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert calls == [f"python -m pip install {CRUFT}", "cruft check --checkout release"]
+    assert NO_RELEASE not in result.stdout
 
 
 # --------------------------------------------------------------------------------------------
@@ -822,14 +853,38 @@ def test_template_drift_check(rendered, case, tmp_path):
         script = github_drift_script(project)
     else:
         config = load_yaml(project / "azure-pipelines.yml")
-        _, script = azure_stage_script(config, "template_drift", "cruft check")
+        _, script = azure_stage_script(config, "template_drift", "template-drift.sh")
+    # The job runs in a checkout of the project: the script it calls is there.
+    (tmp_path / "work" / "ci").mkdir(parents=True)
+    shutil.copy(project / "ci" / "template-drift.sh", tmp_path / "work" / "ci")
     result, calls, work = run_script(script, tmp_path, {})
     assert result.returncode == 0 and calls == [], "without .cruft.json: say so and succeed"
     assert "No .cruft.json" in result.stdout and "plain cookiecutter" in result.stdout
-    (work / ".cruft.json").write_text("{}")
+
+    # The template has not released yet: one clear notice naming it, and the job passes.
+    template = template_repository(tmp_path / "template", release=False)
+    cruft_json(work, template)
+    result, calls, _ = run_script(script, tmp_path, {})
+    assert result.returncode == 0 and calls == [], result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"template drift: comparing this project with {template} at 'release'"
+    [notice] = lines[1:]
+    assert notice.startswith(f"template drift: notice: {template} {NO_RELEASE}")
+    assert "TEMPLATE_REF=" in notice and "Upgrades and releases" in notice
+
+    # A template that cannot be read fails, saying which and why.
+    cruft_json(work, tmp_path / "no-such-template")
+    result, calls, _ = run_script(script, tmp_path, {})
+    assert result.returncode != 0 and calls == []
+    assert f"cannot read {tmp_path / 'no-such-template'}" in result.stderr
+
+    # Once released, cruft compares (its exit status is the job's).
+    cruft_json(work, template)
+    subprocess.run(["git", "branch", "release"], cwd=template, check=True)
     result, calls, _ = run_script(script, tmp_path, {})
     assert result.returncode == 0, result.stderr
     assert calls == ["cruft check --checkout release"]
+    assert NO_RELEASE not in result.stdout
 
 
 @pytest.mark.parametrize("case", cases("github_actions"))

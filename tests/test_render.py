@@ -130,7 +130,7 @@ def expected_files(answers):
         if feature_store:
             files.add(f"src/{package}/serving/online_store.py")
         files |= {f"notebooks/{name}.py" for name in SERVING_NOTEBOOKS}
-    files |= {".pre-commit-config.yaml", ".yamllint.yml"}
+    files |= {".pre-commit-config.yaml", ".yamllint.yml", "ci/template-drift.sh"}
     files |= {
         "github_actions": {
             f".github/workflows/{name}.yml"

@@ -4,7 +4,13 @@ verdict recorded by validate, required by promote."""
 from __future__ import annotations
 
 import json
+import re
+{%- if cookiecutter.include_serving == "yes" %}
+from collections.abc import Callable, Iterator
+{%- else %}
 from collections.abc import Callable
+{%- endif %}
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +19,9 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }} import cli, registry
 from {{ cookiecutter.package_name }}.config import Names
 from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime
+{%- if cookiecutter.include_serving == "yes" %}
+from {{ cookiecutter.package_name }}.serving.local import stop_local_endpoints
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Thresholds
 
 
@@ -108,3 +117,82 @@ def test_promotion_needs_a_passing_verdict_against_the_current_champion(
     assert (forced["champion"], forced["previous"]) == (degraded, int(first))
     assert forced["forced"] is True
     assert tags(degraded)[registry.FORCED_TAG] == "true"
+
+
+# What a person should never read in a command's output: Python's None, a list's or a dict's repr.
+PYTHON_REPRS = re.compile(r"\bNone\b|\['|'\]|\{'|\[\]|\{\}")
+
+
+def human(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> list[str]:
+    """Run a command without --json: the lines it printed for a person (stdout), and on a
+    refusal its one line on stderr (libraries' warnings there are not the command's words)."""
+    capsys.readouterr()
+    assert cli.main([*argv, "--runtime", "local"]) == code, argv
+    captured = capsys.readouterr()
+    refusal = captured.err.strip().splitlines()[-1:] if code else []
+    return captured.out.splitlines() + refusal
+
+
+@pytest.fixture
+{%- if cookiecutter.include_serving == "yes" %}
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: Any) -> Iterator[Path]:
+    """A fresh project state (.local/) for commands that build their own runtime."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    stop_local_endpoints()
+{%- else %}
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: Any) -> Path:
+    """A fresh project state (.local/) for commands that build their own runtime."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+{%- endif %}
+
+
+def test_human_output_reads_like_a_product(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """local-run, a second champion, rollback (and its refusal), and the per-stage commands
+    print sentences: no None, no ['a', 'b'] or {'k': ...} reprs, no empty [] or {}."""
+    printed = {"local-run": human(capsys, "local-run")}
+    version = str(run_json(capsys, "train")["version"])
+    human(capsys, "validate", "--version", version, "--exit-zero")
+    printed["promote"] = human(capsys, "promote", "--version", version, "--force")
+{%- if cookiecutter.include_serving == "yes" %}
+    printed["deploy-endpoint"] = human(capsys, "deploy-endpoint")
+{%- endif %}
+    printed["rollback"] = human(capsys, "rollback")
+    printed["rollback again"] = human(capsys, "rollback", code=1)
+{%- if cookiecutter.include_monitoring == "yes" %}
+    printed["monitor"] = human(capsys, "monitor")
+{%- endif %}
+
+    for command, lines in printed.items():
+        assert lines, f"{command} printed nothing"
+        for line in lines:
+            assert not PYTHON_REPRS.search(line), f"{command}: {line!r}"
+    assert "promote: @champion -> version 1 (the first champion)" in printed["local-run"]
+    assert printed["rollback"] == [f"rollback: @champion -> version 1 (was {version})"]
+    assert printed["rollback again"][-1].startswith("rollback refused: ")
+{%- if cookiecutter.include_serving == "yes" %}
+    [deployed] = [line for line in printed["local-run"] if line.startswith("deploy-endpoint: ")]
+    assert " created, serving version 1 " in deployed
+    # The second champion is news to the endpoint: updated, not created again.
+    assert f" updated, serving version {version} " in printed["deploy-endpoint"][-1]
+{%- endif %}
+{%- if cookiecutter.include_monitoring == "yes" %}
+    assert printed["monitor"][-1].startswith("monitor: ")
+{%- endif %}
+
+
+def test_json_leaves_out_empty_sections_at_any_depth() -> None:
+    result = {
+        "serving": {"version": 1, "online_tables": {}},
+        "monitoring": {"violations": [], "results": [{"check": "latency", "extra": {}}]},
+        "nested": {"only": {"empty": {}}},
+        "validated_against": None,
+    }
+    assert cli.without_empty_sections(result) == {
+        "serving": {"version": 1},
+        "monitoring": {"violations": [], "results": [{"check": "latency"}]},
+        "validated_against": None,
+    }

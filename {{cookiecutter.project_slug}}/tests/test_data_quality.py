@@ -45,9 +45,9 @@ def test_null_keys_are_refused(spark: SparkSession) -> None:
 def test_schema_drift_is_refused(spark: SparkSession) -> None:
     existing = frame(spark, nulls=0).schema
     renamed = frame(spark, nulls=0).withColumnRenamed("clean", "cleaner")
-    with pytest.raises(DataQualityError, match=r"missing columns \['clean'\]") as raised:
+    with pytest.raises(DataQualityError, match="missing columns clean;") as raised:
         check_quality("t", renamed, ["user_id"], existing, LIMIT)
-    assert "added columns ['cleaner']" in str(raised.value)
+    assert str(raised.value).endswith("added columns cleaner")
 
     retyped = frame(spark, nulls=0).withColumn("clean", F.col("clean").cast("string"))
     with pytest.raises(DataQualityError, match=r"changed types.*clean double -> string"):
@@ -110,4 +110,4 @@ def test_missing_source_column_is_one_refusal_line(
 
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f"features refused: {name}: lacks columns {[dropped]!r}")
+    assert lines[0].startswith(f"features refused: {name}: lacks columns {dropped} that")

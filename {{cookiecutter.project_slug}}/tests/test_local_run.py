@@ -24,7 +24,20 @@ def local_run(cwd: Path) -> dict[str, Any]:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    return json.loads(completed.stdout)  # stdout must hold exactly one JSON object
+    result = json.loads(completed.stdout)  # stdout must hold exactly one JSON object
+    assert not empty_sections(result), "empty sections are left out of the JSON"
+    return result
+
+
+def empty_sections(value: Any, path: str = "") -> list[str]:
+    """Where in a JSON value an empty object sits."""
+    if value == {}:
+        return [path or "."]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in empty_sections(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in empty_sections(item, f"{path}[{i}]")]
+    return []
 
 
 def test_local_run_twice(tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ def cmd_promote(ctx: CommandContext) -> dict[str, Any]:
     )
     forced = " with --force (recorded on the version)" if result.forced else ""
     if result.changed:
-        ctx.say(f"promote: @champion -> version {result.champion} (was {result.previous}){forced}")
+        was = f"was {result.previous}" if result.previous is not None else "the first champion"
+        ctx.say(f"promote: @champion -> version {result.champion} ({was}){forced}")
     else:
         ctx.say(f"promote: version {result.champion} is already @champion; nothing changed")
     return asdict(result)
@@ -269,6 +270,18 @@ def run(argv: Sequence[str]) -> None:
         raise RuntimeError(f"{argv[0]} failed with exit code {code}; see the message above")
 
 
+def without_empty_sections(value: Any) -> Any:
+    """``value`` with every empty object left out, at any depth (an option or stage with nothing
+    to report, such as no online tables, adds no ``{}`` to the JSON). Lists and nulls stay: an
+    empty list of violations and "no champion yet" are answers, not missing sections."""
+    if isinstance(value, dict):
+        kept = {key: without_empty_sections(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item != {}}
+    if isinstance(value, list):
+        return [without_empty_sections(item) for item in value]
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -286,5 +299,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.command} refused: {error}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(result, default=str))
+        print(json.dumps(without_empty_sections(result), default=str))
     return 0

@@ -23,8 +23,8 @@ def check_source_columns(table: str, declared: Sequence[str], schema: StructType
         raise DataQualityError(f"{table}: no such table, yet model/data.py declares it")
     if missing := [c for c in declared if c not in schema.fieldNames()]:
         raise DataQualityError(
-            f"{table}: lacks columns {missing} that model/data.py declares "
-            f"(it has {sorted(schema.fieldNames())})"
+            f"{table}: lacks columns {', '.join(missing)} that model/data.py declares "
+            f"(it has {', '.join(sorted(schema.fieldNames()))})"
         )
 
 
@@ -36,16 +36,16 @@ def check_schema(table: str, new: StructType, existing: StructType | None) -> No
     new_types = {f.name: f.dataType.simpleString() for f in new.fields}
     problems = []
     if missing := sorted(old_types.keys() - new_types.keys()):
-        problems.append(f"missing columns {missing}")
+        problems.append(f"missing columns {', '.join(missing)}")
     if added := sorted(new_types.keys() - old_types.keys()):
-        problems.append(f"added columns {added}")
+        problems.append(f"added columns {', '.join(added)}")
     changed = [
         f"{name} {old_types[name]} -> {new_types[name]}"
         for name in sorted(old_types.keys() & new_types.keys())
         if old_types[name] != new_types[name]
     ]
     if changed:
-        problems.append(f"changed types {changed}")
+        problems.append(f"changed types {', '.join(changed)}")
     if problems:
         raise DataQualityError(f"Schema change in {table}: " + "; ".join(problems))
 
@@ -81,7 +81,9 @@ def check_quality(
         raise DataQualityError(f"{table}: no rows to write")
     null_keys = [k for k in primary_keys if rates[k] > 0]
     if null_keys:
-        raise DataQualityError(f"{table}: primary key columns contain nulls: {null_keys}")
+        raise DataQualityError(
+            f"{table}: primary key columns contain nulls: {', '.join(null_keys)}"
+        )
     too_sparse = {c: r for c, r in rates.items() if c not in primary_keys and r > max_null_rate}
     if too_sparse and action == "block":
         raise DataQualityError(

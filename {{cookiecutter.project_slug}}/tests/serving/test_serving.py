@@ -18,6 +18,7 @@ import time
 import typing
 {%- endif %}
 import urllib.request
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,13 +28,17 @@ from types import SimpleNamespace
 from typing import Any
 {%- if fs %}
 from unittest.mock import NonCallableMock, create_autospec
+{%- else %}
+from unittest.mock import create_autospec
 {%- endif %}
 
 import pytest
 {%- if fs %}
 from databricks.feature_engineering import DatabricksOnlineStore, FeatureEngineeringClient
+{%- endif %}
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import NotFound
+{%- if fs %}
 from databricks.sdk.service.database import SyncedDatabaseTable
 from databricks.sdk.service.database import SyncedTableState as DatabaseState
 from databricks.sdk.service.database import SyncedTableStatus as DatabaseSyncedTableStatus
@@ -55,6 +60,8 @@ from databricks.sdk.service.serving import (
     QueryEndpointResponse,
     ServingEndpointDetailed,
     ServingEndpointPermissionLevel,
+    ServingEndpointPermissions,
+    ServingEndpointsAPI,
 )
 from mlflow import MlflowClient
 from mlflow.models import get_model_info
@@ -375,6 +382,7 @@ class FakeServingEndpoints:
         self.endpoints: dict[str, ServingEndpointDetailed] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.client_request_ids: list[str | None] = []
+        self.grants: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
 
     def query(
         self,
@@ -437,6 +445,11 @@ class FakeServingEndpoints:
 
     def update_permissions(self, endpoint_id: str, **kwargs: Any) -> None:
         self.calls.append(("update_permissions", {"id": endpoint_id, **kwargs}))
+        for grant in kwargs["access_control_list"]:
+            self.grants[endpoint_id].add((grant.group_name, grant.permission_level.value))
+
+    def get_permissions(self, endpoint_id: str) -> ServingEndpointPermissions:
+        return permissions(self.grants[endpoint_id])
 
 
 def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: ServingConfig) -> None:
@@ -456,7 +469,7 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
 
     endpoints.calls.clear()
     assert databricks.deploy(first) == "unchanged"
-    assert [kind for kind, _ in endpoints.calls] == ["update_permissions"]
+    assert endpoints.calls == []  # nothing to change: no call at all
 
     endpoints.calls.clear()
     second = endpoint_spec(names, "staging", 2, cfg, "readers", "developers", "a@x.org")
@@ -478,7 +491,82 @@ def test_databricks_endpoint_is_created_then_updated_only_on_change(cfg: Serving
     endpoints.calls.clear()
     moved = endpoint_spec(names, "staging", 1, cfg, "readers", "developers", "b@x.org")
     assert databricks.deploy(moved) == "updated"
-    assert [kind for kind, _ in endpoints.calls] == ["update_notifications", "update_permissions"]
+    assert [kind for kind, _ in endpoints.calls] == ["update_notifications"]
+
+
+def permissions(grants: set[tuple[str, str]]) -> ServingEndpointPermissions:
+    """An endpoint's ACL as the permissions API reports it (direct grants, plus the owner)."""
+    direct = [
+        {"group_name": group, "all_permissions": [{"permission_level": level, "inherited": False}]}
+        for group, level in sorted(grants)
+    ]
+    owner = {"user_name": "deployer", "all_permissions": [{"permission_level": "CAN_MANAGE"}]}
+    return ServingEndpointPermissions.from_dict({"access_control_list": [owner, *direct]})
+
+
+def serving_now(spec: Any) -> ServingEndpointDetailed:
+    """The endpoint as the service reports it after ``spec`` was deployed to it."""
+    body = spec.as_dict()
+    return ServingEndpointDetailed.from_dict(
+        {**body, "id": "endpoint-id", "state": {"config_update": "NOT_UPDATING"}}
+    )
+
+
+def test_databricks_deploy_decides_from_the_endpoints_config(cfg: ServingConfig) -> None:
+    """Against the SDK's own API class (autospecced: a wrong method or argument raises): an
+    endpoint already serving the spec gets no update call; each difference gets its own call."""
+    names = Names.resolve("prod")
+    api = create_autospec(ServingEndpointsAPI, instance=True)
+    workspace = create_autospec(WorkspaceClient, instance=True)
+    workspace.serving_endpoints = api
+    databricks = DatabricksEndpoints(DatabricksRuntime(workspace=workspace))
+    spec = endpoint_spec(names, "prod", 3, cfg, "readers", "developers", "a@x.org")
+    granted = {("readers", "CAN_QUERY"), ("developers", "CAN_VIEW")}
+    api.get_permissions.return_value = permissions(granted)
+
+    api.get.side_effect = NotFound("no such endpoint")
+    assert databricks.deploy(spec) == "created"
+    created = ["get", "create_and_wait", "update_permissions"]
+    assert [call[0] for call in api.method_calls] == created
+
+    def deploy_to(current: Any) -> tuple[str, list[str]]:
+        api.reset_mock()
+        api.get.side_effect = None
+        api.get.return_value = serving_now(current)
+        action = databricks.deploy(spec)
+        reads = ("get", "get_permissions")
+        updates = [call[0] for call in api.method_calls if call[0] not in reads]
+        return action, updates
+
+    assert deploy_to(spec) == ("unchanged", [])
+
+    entity = spec.served_entity
+    route = spec.config.traffic_config.routes[0]
+    for field, value in (
+        ("entity_version", "2"),  # a rollback or promotion moved @champion
+        ("name", "other-2"),
+        ("workload_size", "Large" if entity.workload_size != "Large" else "Small"),
+        ("scale_to_zero_enabled", not entity.scale_to_zero_enabled),
+    ):
+        changed = dataclasses.replace(entity, **{field: value})
+        config = dataclasses.replace(spec.config, served_entities=[changed])
+        action, updates = deploy_to(dataclasses.replace(spec, config=config))
+        assert (action, updates) == ("updated", ["update_config_and_wait"]), field
+        sent = api.update_config_and_wait.call_args.kwargs
+        assert sent["served_entities"] == spec.config.served_entities
+        assert sent["traffic_config"] == spec.config.traffic_config
+
+    split = dataclasses.replace(
+        spec.config.traffic_config, routes=[dataclasses.replace(route, traffic_percentage=50)]
+    )
+    config = dataclasses.replace(spec.config, traffic_config=split)
+    assert deploy_to(dataclasses.replace(spec, config=config)) == (
+        "updated",
+        ["update_config_and_wait"],
+    )
+
+    api.get_permissions.return_value = permissions({("readers", "CAN_QUERY")})
+    assert deploy_to(spec) == ("updated", ["update_permissions"])
 
 
 def test_databricks_smoke_check_judges_the_endpoints_own_timing(

@@ -127,7 +127,7 @@ def table_checks(
             cfg,
             "data_drift",
             by_column[worst] if worst else None,
-            f"max PSI {by_column[worst]:.3f} ({worst}); above limit: {drifted or 'none'}"
+            f"max PSI {by_column[worst]:.3f} ({worst}); above limit: {', '.join(drifted) or 'none'}"
             if worst
             else "no numeric features",
         )

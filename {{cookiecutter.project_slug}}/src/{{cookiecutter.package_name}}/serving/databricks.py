@@ -37,6 +37,15 @@ class DatabricksEndpoints(Endpoints):
         return self.runtime.workspace
 
     def deploy(self, spec: EndpointSpec) -> str:
+        """Create the endpoint, or bring it to ``spec`` with only the calls that change something.
+
+        A config update rolls out new serving containers, and "an endpoint that already has an
+        update in progress can not be updated until the current update completes or fails"
+        (https://docs.databricks.com/aws/en/dev-tools/cli/reference/serving-endpoints-commands,
+        ``update-config``): so the existing endpoint's served entities (name, model, version,
+        workload size, scale to zero) and routes are compared with the spec first, and an
+        unchanged endpoint gets no update at all. Returns created, updated or unchanged.
+        """
         from databricks.sdk.errors import NotFound
 
         endpoints = self.workspace.serving_endpoints
@@ -54,7 +63,7 @@ class DatabricksEndpoints(Endpoints):
             endpoints.update_permissions(created.id, access_control_list=spec.permissions)
             return "created"
         current = self._settled_endpoint(spec.name)
-        action = "unchanged"
+        changed = False
         if _served(current.config) != _served(spec.config):
             # Fails (OperationFailed) if the new version cannot start; the endpoint then keeps
             # serving the previous one, and the task failure alerts.
@@ -64,24 +73,26 @@ class DatabricksEndpoints(Endpoints):
                 traffic_config=spec.config.traffic_config,
                 timeout=ENDPOINT_TIMEOUT,
             )
-            action = "updated"
+            changed = True
         wanted = spec.ai_gateway.inference_table_config
         have = current.ai_gateway.inference_table_config if current.ai_gateway else None
         if have is None or have.as_dict() != wanted.as_dict():
             endpoints.put_ai_gateway(name=spec.name, inference_table_config=wanted)
-            action = "updated"
+            changed = True
         have_tags = {(tag.key, tag.value) for tag in current.tags or []}
         if not {(tag.key, tag.value) for tag in spec.tags} <= have_tags:
             endpoints.patch(name=spec.name, add_tags=spec.tags)
-            action = "updated"
+            changed = True
         have_notes = current.email_notifications.as_dict() if current.email_notifications else {}
         notes = spec.email_notifications
         if notes is not None and have_notes != notes.as_dict():
             endpoints.update_notifications(name=spec.name, email_notifications=notes)
-            action = "updated"
+            changed = True
         # update_permissions adds to the ACL; the deployer's own CAN_MANAGE is left as it is.
-        endpoints.update_permissions(current.id, access_control_list=spec.permissions)
-        return action
+        if _missing_grants(endpoints.get_permissions(current.id), spec.permissions):
+            endpoints.update_permissions(current.id, access_control_list=spec.permissions)
+            changed = True
+        return "updated" if changed else "unchanged"
 
     def _settled_endpoint(self, name: str) -> Any:
         """The endpoint once no update is rolling out (a previous promotion may still be).
@@ -131,16 +142,40 @@ ENDPOINT_TIMEOUT = timedelta(minutes=40)
 ENDPOINT_POLL_SECONDS = 15
 
 
-def _served(core_config: Any) -> list[tuple[Any, ...]]:
-    """What an endpoint config serves, comparable between a request and the endpoint's state."""
+def _value(value: Any) -> Any:
+    """An SDK enum's value, or the value itself (the service may answer either)."""
+    return getattr(value, "value", value)
+
+
+def _served(core_config: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """What an endpoint config serves and how traffic is split, comparable between a request
+    and the endpoint's state."""
     entities = (core_config.served_entities or []) if core_config else []
-    return sorted(
+    traffic = core_config.traffic_config if core_config else None
+    served = sorted(
         (
             e.name,
             e.entity_name,
             str(e.entity_version),
-            e.workload_size,
+            _value(e.workload_size),
             bool(e.scale_to_zero_enabled),
         )
         for e in entities
     )
+    routes = (
+        sorted((r.served_entity_name, int(r.traffic_percentage)) for r in (traffic.routes or []))
+        if traffic
+        else []
+    )
+    return served, routes
+
+
+def _missing_grants(current: Any, wanted: list[Any]) -> list[Any]:
+    """The requested grants the endpoint's ACL lacks (inherited permissions do not count)."""
+    have = {
+        (entry.group_name, _value(permission.permission_level))
+        for entry in (current.access_control_list or [])
+        for permission in (entry.all_permissions or [])
+        if not permission.inherited
+    }
+    return [g for g in wanted if (g.group_name, _value(g.permission_level)) not in have]

@@ -198,11 +198,22 @@ class LocalEndpoints(Endpoints):
     def __init__(self, runtime: LocalRuntime) -> None:
         self.runtime = runtime
 
+    def deployed_spec(self, name: str) -> Path:
+        """Where the spec last deployed to the endpoint ``name`` is kept: like a workspace
+        endpoint's config, it outlives the process whose scoring server served it."""
+        return self.runtime.root / "serving" / f"{name}.json"
+
     def deploy(self, spec: EndpointSpec) -> str:
+        """Serve ``spec``: created the first time, updated when it differs from the spec last
+        deployed, unchanged otherwise; a server is (re)started in this process as needed."""
         wanted = spec.as_dict()
+        record = self.deployed_spec(spec.name)
+        deployed = json.loads(record.read_text()) if record.exists() else None
+        action = "created" if deployed is None else "unchanged" if deployed == wanted else "updated"
         current = _LOCAL_ENDPOINTS.get(spec.name)
         if current and current.spec == wanted and current.process.poll() is None:
-            return "unchanged"
+            self._record(record, wanted)
+            return action
         if current:
             current.stop()
         entity = spec.served_entity
@@ -257,7 +268,13 @@ class LocalEndpoints(Endpoints):
             process=process,
             log_file=log_file,
         )
-        return "updated" if current else "created"
+        self._record(record, wanted)
+        return action
+
+    @staticmethod
+    def _record(path: Path, spec: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
 
     def query(
         self, name: str, request: dict[str, Any], request_id: str | None = None
