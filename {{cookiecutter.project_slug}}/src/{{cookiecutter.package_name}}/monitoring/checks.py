@@ -46,6 +46,12 @@ class CheckResult:
     limit: float
     action: str
     detail: str
+    # A fraction (a drop, a share of rows): shown as a percentage, like its detail.
+    fraction: bool = False
+
+    @property
+    def shown_limit(self) -> str:
+        return f"{self.limit:.1%}" if self.fraction else f"{self.limit:g}"
 
 
 @dataclass
@@ -73,10 +79,12 @@ def decide(results: Sequence[CheckResult]) -> Verdict:
     )
 
 
-def _result(cfg: MonitoringConfig, check: str, value: float | None, detail: str) -> CheckResult:
+def _result(
+    cfg: MonitoringConfig, check: str, value: float | None, detail: str, fraction: bool = False
+) -> CheckResult:
     spec = cfg.checks[check]
     ok = value is None or value <= spec.limit
-    return CheckResult(check, ok, value, spec.limit, spec.action, detail)
+    return CheckResult(check, ok, value, spec.limit, spec.action, detail, fraction)
 
 
 def feature_columns(df: DataFrame, model: ModelSpec = MODEL) -> list[str]:
@@ -115,6 +123,7 @@ def table_checks(
                 "model_quality",
                 drop,
                 f"{metric} {current_metric:.4f} vs baseline {base_metric:.4f} (drop {drop:+.1%})",
+                fraction=True,
             )
         )
 
@@ -134,7 +143,9 @@ def table_checks(
     )
 
     change = prediction_change(baseline, current, model.problem_type, cfg.psi_bins)
-    results.append(_result(cfg, "prediction_drift", change, f"{change:.1%} of predictions moved"))
+    results.append(_result(
+            cfg, "prediction_drift", change, f"{change:.1%} of predictions moved", fraction=True
+        ))
 
     results.append(null_rate_check(current, columns, cfg))
     return results
@@ -151,6 +162,7 @@ def null_rate_check(
         "data_quality",
         rates[sparse] if sparse else None,
         f"max null rate {rates[sparse]:.1%} ({sparse})" if sparse else "no features",
+        fraction=True,
     )
 
 
@@ -252,7 +264,8 @@ def metric_table_checks(
             "model_quality",
             drop,
             f"{quality.name} {current[metric]:.4f} vs baseline {base[metric]:.4f} "
-            "(monitor metrics)",
+            f"(drop {drop:+.1%}, monitor metrics)",
+            fraction=True,
         ),
         _result(
             cfg,

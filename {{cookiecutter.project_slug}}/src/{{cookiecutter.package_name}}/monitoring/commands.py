@@ -28,7 +28,7 @@ def cmd_monitor(ctx: CommandContext) -> dict[str, Any]:
     ctx.runtime.set_task_value("violations", violations)
     for result in verdict.results:
         status = "ok" if result.ok else f"VIOLATION -> {result.action}"
-        ctx.say(f"  {result.check}: {result.detail} (limit {result.limit:g}) {status}")
+        ctx.say(f"  {result.check}: {result.detail} (limit {result.shown_limit}) {status}")
     if not verdict.results:
         ctx.say("  nothing to check yet: no champion or no inference table")
     decision = "retrain" if verdict.retrain else "alert" if verdict.alert else "all checks passed"
