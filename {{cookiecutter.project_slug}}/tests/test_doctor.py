@@ -22,7 +22,7 @@ import pytest
 import yaml
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import {% if serving %}BadRequest, {% endif %}NotFound, PermissionDenied
-from databricks.sdk.service import catalog, {% if fs and serving %}database, {% endif %}iam, {% if serving %}serving, {% endif %}workspace
+from databricks.sdk.service import catalog, {% if fs and serving %}database, {% endif %}iam, {% if fs and serving %}postgres, {% endif %}{% if serving %}serving, {% endif %}workspace
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import CATALOGS, PROJECT{% if serving %}, Names{% endif %}
@@ -45,6 +45,8 @@ READS = {
     "current",
     "get_database_instance",
     "list_database_instances",
+    "get_project",
+    "list_projects",
 }
 
 
@@ -60,6 +62,7 @@ APIS = {
     "serving_endpoints",
 {%- if fs %}
     "database",
+    "postgres",
 {%- endif %}
 {%- endif %}
 {%- if monitoring %}
@@ -155,6 +158,8 @@ def ready(bundle: doctor.BundleTarget, user: iam.User | None = None) -> Any:
     client.serving_endpoints.list.return_value = iter([])
     client.serving_endpoints.get.side_effect = NotFound("Endpoint does not exist.")
 {%- if fs %}
+    client.postgres.get_project.side_effect = NotFound("Project does not exist.")
+    client.postgres.list_projects.return_value = iter([])
     client.database.get_database_instance.side_effect = NotFound("Instance does not exist.")
     client.database.list_database_instances.return_value = iter([])
 {%- endif %}
@@ -222,7 +227,9 @@ def test_a_ready_workspace_passes_with_read_calls_only(staging: doctor.BundleTar
     endpoint = endpoint_name(Names(staging.catalog, staging.schema, staging.model_name))
     client.serving_endpoints.get.assert_called_once_with(endpoint)
 {%- if fs %}
+    client.postgres.get_project.assert_called_once_with(f"projects/{online_store('staging')}")
     client.database.get_database_instance.assert_called_once_with(online_store("staging"))
+    client.postgres.list_projects.assert_called_once_with(page_size=1)
 {%- endif %}
 {%- endif %}
 
@@ -307,6 +314,18 @@ def instance(creator: str) -> Callable[[Any], None]:
     state = database.DatabaseInstanceState.AVAILABLE
     found = database.DatabaseInstance(name="s", creator=creator, state=state)
     return set_value("database.get_database_instance", found)
+
+
+def project(owner: str, deleted: bool = False) -> Callable[[Any], None]:
+    """A Lakebase Autoscaling project named after the store, as get_project answers it."""
+    found = postgres.Project.from_dict(
+        {
+            "name": "projects/s",
+            "status": {"owner": owner, "project_id": "s"},
+            **({"delete_time": "2026-01-01T00:00:00Z"} if deleted else {}),
+        }
+    )
+    return set_value("postgres.get_project", found)
 {%- endif %}
 {%- endif %}
 
@@ -365,13 +384,34 @@ CASES = [
     ("ours, query only", endpoint(PROJECT, "CAN_QUERY"), "endpoint", MISSING, "abc123"),
     ("name hidden", set_effect("serving_endpoints.get", denied()), "endpoint", UNKNOWN, "delete"),
 {%- if fs %}
+    ("project exists", project(APP_ID), "online store", OK, ""),
+    ("project of others", project("x@example.com"), "online store", UNKNOWN, "CAN_MANAGE"),
+    ("project deleted", project(APP_ID, deleted=True), "online store", MISSING, "restores"),
+    ("project hidden", set_effect("postgres.get_project", denied()), "online", UNKNOWN, "creator"),
     ("store exists", instance(APP_ID), "online store", OK, ""),
     ("store of others", instance("x@example.com"), "online store", UNKNOWN, "CAN_MANAGE"),
     (
         "no Lakebase",
-        set_effect("database.list_database_instances", BadRequest("not enabled")),
+        both(
+            set_effect("postgres.list_projects", BadRequest("not enabled")),
+            set_effect("database.list_database_instances", BadRequest("not enabled")),
+        ),
         "online store",
         MISSING,
+        "Lakebase",
+    ),
+    (
+        "only Provisioned",
+        set_effect("postgres.list_projects", BadRequest("not enabled")),
+        "online store",
+        UNKNOWN,
+        "Autoscaling",
+    ),
+    (
+        "projects unlisted",
+        set_effect("postgres.list_projects", denied()),
+        "online store",
+        UNKNOWN,
         "Lakebase",
     ),
     ("store hidden", set_effect("database.get_database_instance", denied()), "online", UNKNOWN, ""),
@@ -414,6 +454,65 @@ def test_each_check_reports_what_it_finds(
     others = [c for c in report.checks if c not in found and c.name != "deploying identity"]
     assert {c.status for c in others} == {doctor.OK}, report.as_text()
     assert report.ok == (status != doctor.MISSING)
+
+
+{%- if serving and fs %}
+
+
+LAKEBASE_CASES = [
+    (
+        "Autoscaling found",
+        project(APP_ID),
+        OK,
+        ("Lakebase Autoscaling project projects/s", "owned by you"),
+        ["postgres.get_project"],
+    ),
+    (
+        "Provisioned found",
+        instance(APP_ID),
+        OK,
+        ("Lakebase Provisioned instance (AVAILABLE)", "created by you"),
+        ["postgres.get_project", "database.get_database_instance"],
+    ),
+    (
+        "none found, Lakebase answers",
+        both(),
+        OK,
+        ("neither", "do not say", "Lakebase answers"),
+        ["postgres.get_project", "database.get_database_instance", "postgres.list_projects"],
+    ),
+    (
+        "permission denied",
+        set_effect("postgres.get_project", denied()),
+        UNKNOWN,
+        ("may not see it",),
+        ["postgres.get_project"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "status", "words", "asked"),
+    LAKEBASE_CASES,
+    ids=[c[0] for c in LAKEBASE_CASES],
+)
+def test_the_online_store_check_says_which_lakebase_holds_it(
+    staging: doctor.BundleTarget,
+    case: str,
+    change: Callable[[Any], None],
+    status: str,
+    words: tuple[str, ...],
+    asked: list[str],
+) -> None:
+    """Autoscaling first (new stores), then Provisioned; the detail names the kind it found."""
+    client = ready(staging)
+    change(client)
+    check = status_of(diagnose(staging, client), "online store")
+    assert check.status == status, check
+    assert all(word in check.detail for word in words), check
+    lakebase = [call for call in calls(client) if call.split(".")[0] in ("postgres", "database")]
+    assert lakebase == asked
+{%- endif %}
 
 
 def test_an_experiment_folder_outside_the_home_needs_edit_rights(

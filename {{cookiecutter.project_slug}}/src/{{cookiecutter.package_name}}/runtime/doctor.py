@@ -725,14 +725,40 @@ class WorkspaceChecks:
 {%- if fs %}
 
     def online(self) -> Check:
-        """The online feature store (a Lakebase database instance) exists, or Lakebase answers
-        so the serving job can create it."""
+        """The online feature store exists, a Lakebase Autoscaling project (new stores) or a
+        Lakebase Provisioned instance (stores created before), or Lakebase answers so the serving
+        job can create it."""
         from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied
 
         store = online_store(self.bundle.target)
         name = f"online store {store}"
+        project_name = f"projects/{store}"
+        # The Feature Engineering client's create_online_store makes a Lakebase Autoscaling project
+        # (https://docs.databricks.com/aws/en/machine-learning/feature-store/online-tables.html,
+        # "Create an online store"; https://docs.databricks.com/aws/en/oltp/projects/feature-store).
+        # A project is read by its resource name "projects/{project_id}"
+        # (GET /api/2.0/postgres/{name=projects/*},
+        # https://docs.databricks.com/api/postgres/v1/get-project.md); ids are 1-63 lowercase
+        # letters, digits and hyphens, as the store's name is
+        # (https://docs.databricks.com/api/postgres/v1/create-project.md).
+        # Doubt (README, first real run): no page says that the project's id is the store's name
+        # (the client passes only the name, to the Feature Store API, which makes the project);
+        # a project under another id is not found here, and the check's detail says so.
         try:
-            # https://docs.databricks.com/api/workspace/database/getdatabaseinstance
+            project = self.w.postgres.get_project(project_name)
+        except PermissionDenied:
+            return Check(name, UNKNOWN, "exists, but you may not see it", "ask its creator")
+        except DatabricksError:
+            # NotFound, or no Autoscaling in this workspace (its region): ask Provisioned.
+            project = None
+        if project is not None:
+            return self._online_project(name, project)
+        try:
+            # Lakebase Provisioned, stores created before Autoscaling:
+            # https://docs.databricks.com/api/workspace/database/getdatabaseinstance. Doubt: an
+            # Autoscaling project created through this Database instance API answers it too
+            # (https://docs.databricks.com/aws/en/oltp/upgrade-to-autoscaling); under an id equal
+            # to the store's name it was found above.
             found = self.w.database.get_database_instance(store)
         except NotFound:
             found = None
@@ -740,24 +766,61 @@ class WorkspaceChecks:
             return Check(name, UNKNOWN, "exists, but you may not see it", "ask its creator")
         if found is not None:
             state = _value(found.state)
+            kind = f"Lakebase Provisioned instance ({state})"
             if found.creator in self.principals:
-                return Check(name, OK, f"exists ({state}), created by you")
-            detail = f"exists ({state}), created by {found.creator}: publishing needs its rights"
+                return Check(name, OK, f"{kind}, created by you")
+            detail = f"{kind}, created by {found.creator}: publishing needs its rights"
             return Check(name, UNKNOWN, detail, f"its creator gives `{self.me}` CAN_MANAGE on it")
+        return self._online_lakebase(name, project_name)
+
+    def _online_project(self, name: str, project: Any) -> Check:
+        """The check for a store found as a Lakebase Autoscaling project."""
+        # A Project carries no state (its computes do, one per branch endpoint): deleted or not.
+        # The owner is status.owner, "the email of the project owner" (get-project.md above).
+        owner = project.status.owner if project.status else None
+        kind = f"Lakebase Autoscaling project {project.name}"
+        if project.delete_time:
+            # Soft-deleted (delete_time, purge_time: get-project.md); whether the serving job may
+            # create the store again before the purge, the docs do not say.
+            detail = f"{kind}, deleted (purge at {project.purge_time})"
+            return Check(name, MISSING, detail, "its owner restores it in the Lakebase app")
+        if owner in self.principals:
+            return Check(name, OK, f"{kind} (not deleted), owned by you")
+        detail = f"{kind} (not deleted), owned by {owner}: publishing needs its rights"
+        return Check(name, UNKNOWN, detail, f"its owner gives `{self.me}` CAN_MANAGE on it")
+
+    def _online_lakebase(self, name: str, project_name: str) -> Check:
+        """The check for a store found by neither API: does Lakebase answer?"""
+        from databricks.sdk.errors import DatabricksError, PermissionDenied
+
         fix = (
-            "Lakebase must be enabled in this workspace (a supported region; workspace admin): "
-            f"{DOCS}/oltp/create/"
+            "Lakebase Autoscaling must be enabled in this workspace (a supported region; "
+            f"workspace admin): {DOCS}/oltp/projects/feature-store"
+        )
+        missing = (
+            f"neither Lakebase Autoscaling project {project_name} nor Provisioned instance found "
+            "(the docs do not say the new store's project takes the store's name)"
         )
         try:
-            # Most workspace users may create instances where Lakebase is enabled:
-            # https://docs.databricks.com/oltp/create/ ;
-            # https://docs.databricks.com/api/workspace/database/listdatabaseinstances
-            next(iter(self.w.database.list_database_instances()), None)
+            # Lists the projects the caller may see (GET /api/2.0/postgres/projects,
+            # https://docs.databricks.com/api/postgres/v1/list-projects.md); one page of one.
+            next(iter(self.w.postgres.list_projects(page_size=1)), None)
         except PermissionDenied:
-            return Check(name, UNKNOWN, "you may not list Lakebase instances", fix)
-        except DatabricksError as error:
-            return Check(name, MISSING, f"Lakebase is not available: {error}", fix)
-        return Check(name, OK, "does not exist yet; Lakebase answers, the serving job creates it")
+            return Check(name, UNKNOWN, f"{missing}; you may not list Lakebase projects", fix)
+        except DatabricksError as autoscaling:
+            try:
+                # https://docs.databricks.com/api/workspace/database/listdatabaseinstances
+                next(iter(self.w.database.list_database_instances()), None)
+            except PermissionDenied:
+                return Check(name, UNKNOWN, f"{missing}; you may not list Lakebase", fix)
+            except DatabricksError as error:
+                return Check(name, MISSING, f"Lakebase is not available: {error}", fix)
+            detail = (
+                f"{missing}; only Lakebase Provisioned answers (Autoscaling: {autoscaling}), "
+                "and new online stores are Autoscaling projects"
+            )
+            return Check(name, UNKNOWN, detail, fix)
+        return Check(name, OK, f"{missing}; Lakebase answers, the serving job creates it")
 {%- endif %}
 {%- endif %}
 {%- if monitoring %}

@@ -62,7 +62,7 @@ ONLINE_STORE_CHARACTERS = r"[a-z0-9-]"
 
 
 def online_store(target: str) -> str:
-    """The online feature store (a Lakebase instance) the project's tables share in a target."""
+    """The online feature store (Lakebase) the project's tables share in a target."""
     return bounded_name(f"{PROJECT}-{target}".lower(), ONLINE_STORE_CHARACTERS)
 
 
