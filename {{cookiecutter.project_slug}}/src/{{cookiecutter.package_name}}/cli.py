@@ -30,7 +30,7 @@ from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, check_rows, write_sample
 {%- if serving %}
 from .serving import commands as serving_commands
 {%- endif %}
-from .train import train
+from .train import hand_over, train
 from .validation import validate
 
 
@@ -58,8 +58,7 @@ def cmd_features(ctx: CommandContext) -> dict[str, Any]:
 def cmd_train(ctx: CommandContext) -> dict[str, Any]:
     ctx.runtime.use_experiment(ctx.names, ctx.args.experiment)
     result = train(ctx.runtime, ctx.names)
-    registry.set_challenger(ctx.client(), result.model_name, result.version)
-    ctx.runtime.set_task_value("version", result.version)
+    hand_over(ctx.runtime, result)
     ctx.say(
         f"train: registered {result.model_name} version {result.version} as @challenger "
         f"({_format(result.metrics)})"
@@ -165,9 +164,15 @@ def _format(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
 
+def _optional_version(text: str) -> int | None:
+    """A version number, or none when empty: a job passes its `version` parameter as is."""
+    return int(text) if text.strip() else None
+
+
 def _version(required: bool, help_text: str) -> Any:
     def add(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--version", type=int, required=required, help=help_text)
+        kind = int if required else _optional_version
+        parser.add_argument("--version", type=kind, required=required, help=help_text)
 
     return add
 
@@ -267,6 +272,13 @@ def run(argv: Sequence[str]) -> None:
     code = main(argv)
     if code != 0:
         raise RuntimeError(f"{argv[0]} failed with exit code {code}; see the message above")
+
+
+def job() -> None:
+    """The jobs' entry point (pyproject.toml's ``<project>-job`` script), which a
+    python_wheel_task calls with its parameters as the command line. A wheel task fails on an
+    exception, not on a return value, so a refusal raises (``run``)."""
+    run(sys.argv[1:])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
