@@ -23,8 +23,6 @@ OPTIONAL_PATHS = {
     ("include_serving", "yes"): [
         "conf/serving.yml",
         "resources/serving.yml",
-        "notebooks/deploy_endpoint.py",
-        "notebooks/smoke_check.py",
         "src/{package}/serving",
         "tests/serving",
     ],
@@ -32,8 +30,6 @@ OPTIONAL_PATHS = {
         "conf/monitoring.yml",
         "sql",
         "resources/monitoring.yml",
-        "notebooks/monitor.py",
-        "notebooks/alert.py",
         "src/{package}/monitoring",
         "tests/monitoring",
     ],

@@ -244,8 +244,7 @@ def test_training_job_branches_on_the_verdict(project):
     """The validate task exits 0 on a failed verdict (--exit-zero), so the `passed` condition,
     not a task failure, keeps promote from running; promote then checks the verdict itself."""
     tasks = {t["task_key"]: t for t in load(project)["resources"]["jobs"]["training"]["tasks"]}
-    notebook = project / "resources" / tasks["validate"]["notebook_task"]["notebook_path"]
-    assert '"--exit-zero"' in notebook.resolve().read_text()
+    assert "--exit-zero" in tasks["validate"]["python_wheel_task"]["parameters"]
     condition = tasks["passed"]["condition_task"]
     assert (condition["left"], condition["right"]) == ("{{tasks.validate.values.passed}}", "true")
     assert tasks["promote"]["depends_on"] == [{"task_key": "passed", "outcome": "true"}]

@@ -14,18 +14,9 @@ RUFF = Path(sys.executable).with_name("ruff")
 LEFTOVER = re.compile(r"\{\{\s*cookiecutter|\{%|\{#")  # an opening marker means unrendered Jinja
 NOTEBOOK_HEADER = "# Databricks notebook source"
 CELL_SEPARATOR = "\n# COMMAND ----------\n"
-NOTEBOOKS = (
-    "sample",
-    "feature_engineering",
-    "train",
-    "validate",
-    "promote",
-    "batch_inference",
-    "rollback",
-)
-# Rendered only with include_monitoring=yes, include_serving=yes.
-MONITORING_NOTEBOOKS = ("monitor", "alert")
-SERVING_NOTEBOOKS = ("deploy_endpoint", "smoke_check")
+# The one notebook: the training task, run cell by cell by a person too. Every other stage task
+# runs the package's wheel (test_wheel_tasks.py).
+NOTEBOOKS = ("train",)
 # Template-owned plumbing of every render.
 PACKAGE_MODULES = (
     "__init__.py",
@@ -119,7 +110,6 @@ def expected_files(answers):
             "tests/monitoring/test_monitoring.py",
         }
         files |= {f"src/{package}/monitoring/{module}" for module in MONITORING_MODULES}
-        files |= {f"notebooks/{name}.py" for name in MONITORING_NOTEBOOKS}
     if answers["include_serving"] == "yes":
         files |= {
             "conf/serving.yml",
@@ -129,7 +119,6 @@ def expected_files(answers):
         files |= {f"src/{package}/serving/{module}" for module in SERVING_MODULES}
         if feature_store:
             files.add(f"src/{package}/serving/online_store.py")
-        files |= {f"notebooks/{name}.py" for name in SERVING_NOTEBOOKS}
     files |= {".pre-commit-config.yaml", ".yamllint.yml"}
     files |= {
         "github_actions": {
@@ -176,9 +165,8 @@ def test_python_is_lint_clean(project):
 
 
 def test_notebooks_are_databricks_source(project, answers):
-    monitoring = MONITORING_NOTEBOOKS if answers["include_monitoring"] == "yes" else ()
-    serving = SERVING_NOTEBOOKS if answers["include_serving"] == "yes" else ()
-    for name in NOTEBOOKS + monitoring + serving:
+    assert sorted(p.stem for p in (project / "notebooks").iterdir()) == sorted(NOTEBOOKS)
+    for name in NOTEBOOKS:
         text = (project / "notebooks" / f"{name}.py").read_text()
         assert text.startswith(NOTEBOOK_HEADER + "\n"), name
         cells = text[len(NOTEBOOK_HEADER) :].split(CELL_SEPARATOR)
