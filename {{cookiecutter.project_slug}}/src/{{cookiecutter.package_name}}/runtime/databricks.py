@@ -82,6 +82,11 @@ class DatabricksRuntime(Runtime):
         return experiment
 
     def set_task_value(self, key: str, value: Any) -> None:
+        # The runtime's dbutils through the SDK, in a notebook and in a python_wheel_task alike
+        # (databricks-sdk-py.readthedocs.io/en/latest/dbutils.html). The Jobs docs show
+        # taskValues.set in Python notebooks (docs.databricks.com/jobs/task-values.html); that it
+        # works from the wheel tasks (validate: passed, monitor: retrain/alert/violations) is
+        # for the first real run to confirm (README, "Deploying").
         from databricks.sdk.runtime import dbutils
 
         dbutils.jobs.taskValues.set(key=key, value=value)
