@@ -85,7 +85,7 @@ class DatabricksRuntime(Runtime):
         # The runtime's dbutils through the SDK, in a notebook and in a python_wheel_task alike
         # (databricks-sdk-py.readthedocs.io/en/latest/dbutils.html). The Jobs docs show
         # taskValues.set in Python notebooks (docs.databricks.com/jobs/task-values.html); that it
-        # works from the wheel tasks (validate: passed, monitor: retrain/alert/violations) is
+        # works from the wheel tasks (validate sets passed, which the training job branches on) is
         # for the first real run to confirm (README, "Deploying").
         from databricks.sdk.runtime import dbutils
 
