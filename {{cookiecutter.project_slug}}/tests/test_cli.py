@@ -108,3 +108,13 @@ def test_promotion_needs_a_passing_verdict_against_the_current_champion(
     assert (forced["champion"], forced["previous"]) == (degraded, int(first))
     assert forced["forced"] is True
     assert tags(degraded)[registry.FORCED_TAG] == "true"
+
+
+@pytest.mark.parametrize("command", ["train", "validate"{% if cookiecutter.include_monitoring == "yes" %}, "monitor"{% endif %}])
+def test_the_job_entry_point_refuses_commands_that_set_task_values(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Task values can be set only from Python notebooks: those commands run as notebook tasks.
+    monkeypatch.setattr("sys.argv", ["{{ cookiecutter.project_slug }}-job", command])
+    with pytest.raises(SystemExit, match="only a Python notebook task can set"):
+        cli.job()

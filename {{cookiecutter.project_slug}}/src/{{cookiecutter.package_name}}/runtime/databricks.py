@@ -82,11 +82,10 @@ class DatabricksRuntime(Runtime):
         return experiment
 
     def set_task_value(self, key: str, value: Any) -> None:
-        # The runtime's dbutils through the SDK, in a notebook and in a python_wheel_task alike
-        # (databricks-sdk-py.readthedocs.io/en/latest/dbutils.html). The Jobs docs show
-        # taskValues.set in Python notebooks (docs.databricks.com/jobs/task-values.html); that it
-        # works from the wheel tasks (validate sets passed, which the training job branches on) is
-        # for the first real run to confirm (README, "Deploying").
+        # The notebook's dbutils, reached through the SDK (databricks-sdk-py.readthedocs.io/en/
+        # latest/dbutils.html). Task values can be set only from Python notebooks
+        # (docs.databricks.com/jobs/task-values.html), so only the jobs' notebook tasks call this:
+        # the wheel tasks' entry point (cli.job) refuses every command that sets one.
         from databricks.sdk.runtime import dbutils
 
         dbutils.jobs.taskValues.set(key=key, value=value)
