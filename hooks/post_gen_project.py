@@ -28,6 +28,7 @@ OPTIONAL_PATHS = {
     ],
     ("include_monitoring", "yes"): [
         "conf/monitoring.yml",
+        "notebooks/monitor.py",
         "sql",
         "resources/monitoring.yml",
         "src/{package}/monitoring",

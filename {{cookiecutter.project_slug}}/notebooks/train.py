@@ -12,14 +12,28 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install --quiet ..
+# Installs this project unless it is importable at its version (a wheel `bundle deploy` built
+# may carry a +<build> label). Classic compute: the task's library, that wheel, is installed, so
+# nothing happens. Serverless: notebook tasks take no job environment (only Python script, wheel
+# and dbt tasks do: docs.databricks.com/dev-tools/bundles/resource-examples.html), so the notebook
+# installs `..` (it runs in its own folder: this project) as a notebook-scoped library, then
+# restarts Python to load it (docs.databricks.com/libraries/notebooks-python-libraries.html;
+# pip runs in a subprocess because a %pip cell cannot be conditional).
+import importlib.metadata
+import pathlib
+import re
+import subprocess
+import sys
 
-# COMMAND ----------
-
-# A notebook runs in its own folder, so `..` above is this project: the package is installed with
-# its pinned dependencies (serverless notebook tasks take no job environment), then Python
-# restarts to load them.
-dbutils.library.restartPython()
+pyproject = pathlib.Path("../pyproject.toml").read_text()
+wanted = re.search(r'^version = "(.+)"', pyproject, re.MULTILINE).group(1)
+try:
+    installed = importlib.metadata.version({{ cookiecutter.project_slug | tojson }}).split("+")[0]
+except importlib.metadata.PackageNotFoundError:
+    installed = None
+if installed != wanted:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", ".."], check=True)
+    dbutils.library.restartPython()
 
 # COMMAND ----------
 
