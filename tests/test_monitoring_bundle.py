@@ -145,7 +145,8 @@ def test_monitoring_job_retrains_and_alerts(project, answers):
     assert "quality_monitors" not in resources
     job = resources["jobs"]["monitoring"]
     tasks = {task["task_key"]: task for task in job["tasks"]}
-    assert tasks["monitor"]["python_wheel_task"]["parameters"][0] == "monitor"
+    # A notebook: it sets the task values below, which only Python notebooks can.
+    assert tasks["monitor"]["notebook_task"]["notebook_path"] == "../notebooks/monitor.py"
     retrain_gate = tasks["needs_retraining"]["condition_task"]
     assert retrain_gate == {
         "op": "EQUAL_TO",

@@ -16,7 +16,10 @@ NOTEBOOK_HEADER = "# Databricks notebook source"
 CELL_SEPARATOR = "\n# COMMAND ----------\n"
 # The one notebook: the training task, run cell by cell by a person too. Every other stage task
 # runs the package's wheel (test_wheel_tasks.py).
-NOTEBOOKS = ("train",)
+# The tasks a person reads (training) and those that set task values (validate, monitor): only
+# Python notebooks can set them (docs.databricks.com/jobs/task-values.html).
+NOTEBOOKS = ("train", "validate")
+MONITORING_NOTEBOOKS = ("monitor",)
 # Template-owned plumbing of every render.
 PACKAGE_MODULES = (
     "__init__.py",
@@ -79,6 +82,11 @@ PROJECT_TESTS = (
 )
 
 
+def notebooks(answers):
+    monitoring = answers["include_monitoring"] == "yes"
+    return NOTEBOOKS + (MONITORING_NOTEBOOKS if monitoring else ())
+
+
 def expected_files(answers):
     """The rendered tree, written from the answers independently of the template."""
     package = answers["package_name"]
@@ -92,7 +100,7 @@ def expected_files(answers):
         "resources/batch-inference.yml",
         "resources/rollback.yml",
     }
-    files |= {f"notebooks/{name}.py" for name in NOTEBOOKS}
+    files |= {f"notebooks/{name}.py" for name in notebooks(answers)}
     files |= {f"src/{package}/{module}" for module in PACKAGE_MODULES + MODEL_MODULES}
     files |= {f"tests/{module}" for module in PROJECT_TESTS}
     files.add("conf/thresholds.yml")
@@ -165,8 +173,9 @@ def test_python_is_lint_clean(project):
 
 
 def test_notebooks_are_databricks_source(project, answers):
-    assert sorted(p.stem for p in (project / "notebooks").iterdir()) == sorted(NOTEBOOKS)
-    for name in NOTEBOOKS:
+    names = notebooks(answers)
+    assert sorted(p.stem for p in (project / "notebooks").iterdir()) == sorted(names)
+    for name in names:
         text = (project / "notebooks" / f"{name}.py").read_text()
         assert text.startswith(NOTEBOOK_HEADER + "\n"), name
         cells = text[len(NOTEBOOK_HEADER) :].split(CELL_SEPARATOR)

@@ -1,7 +1,10 @@
-"""The jobs run the package's wheel, built once: one whl artifact, every stage task but the
-training notebook a python_wheel_task on an entry point the rendered pyproject declares, the wheel
-reaching each task (serverless: the job's environment; classic: the task's library), and every
-command line a task passes accepted by the rendered CLI's own argument parser.
+"""The jobs run the package's wheel, built once: one whl artifact; every task that sets a task
+value a Python notebook (dbutils.jobs.taskValues.set works only there:
+docs.databricks.com/jobs/task-values.html) and every other stage task a python_wheel_task on an
+entry point the rendered pyproject declares; the wheel reaching each task (serverless: the job's
+environment for wheel tasks, the notebook's own install cell for notebooks; classic: the task's
+library); every command line a task passes accepted by the rendered CLI's own argument parser, and
+no wheel task running a command that sets task values.
 
 The parser is the real one (`cli.build_parser`), imported in a subprocess where the heavy runtime
 dependencies (Spark, MLflow, scikit-learn, pandas, the Databricks SDKs), which this environment
@@ -70,7 +73,8 @@ for key, argv in json.loads(sys.stdin.read()).items():
         parser.parse_args(argv)
     except SystemExit as error:
         refused[key] = f"exit {error.code}"
-print(json.dumps(refused))
+task_values = {name: list(command.task_values) for name, command in cli.COMMANDS.items()}
+print(json.dumps({"refused": refused, "task_values": task_values}))
 """
 
 
@@ -110,28 +114,51 @@ def test_one_artifact_builds_the_wheel(project):
     assert "dist/" in (project / ".gitignore").read_text().splitlines()
 
 
-def test_stage_tasks_run_the_wheel(project, answers):
+def referenced_task_values(job):
+    """{task key: names of its task values} that the job's conditions and parameters read."""
+    read = {}
+    for reference in DYNAMIC.findall(json.dumps(job["tasks"])):
+        if reference.startswith("tasks.") and ".values." in reference:
+            key, name = reference.removeprefix("tasks.").split(".values.")
+            read.setdefault(key, set()).add(name)
+    return read
+
+
+def test_tasks_that_set_task_values_are_notebooks(project, answers):
     meta = pyproject(project)
     scripts = meta["scripts"]
     package = answers["package_name"]
-    notebooks = []
+    setters = 0
     for job_key, job in jobs(project).items():
-        for task in job["tasks"]:
+        read = referenced_task_values(job)
+        tasks = {task["task_key"]: task for task in job["tasks"]}
+        assert set(read) <= set(tasks), f"{job_key}: values of unknown tasks {read}"
+        for task_key, task in tasks.items():
             kind = stage_kind(task)
-            assert kind in STAGE_KINDS | FLOW_KINDS, f"{job_key}.{task['task_key']}: {kind}"
+            where = f"{job_key}.{task_key}"
+            assert kind in STAGE_KINDS | FLOW_KINDS, f"{where}: {kind}"
+            if task_key in read:
+                # Only a Python notebook can set a task value.
+                assert kind == "notebook_task", f"{where} sets {read[task_key]}: {kind}"
+                setters += 1
+            elif kind in STAGE_KINDS:
+                assert kind == "python_wheel_task", f"{where}: sets no task value, so a wheel task"
             if kind == "notebook_task":
-                notebooks.append((job_key, task["task_key"], task[kind]["notebook_path"]))
+                assert task[kind]["notebook_path"] == f"../notebooks/{task_key}.py", where
+                assert (project / "resources" / task[kind]["notebook_path"]).is_file(), where
             elif kind == "python_wheel_task":
                 wheel = task[kind]
                 assert wheel["package_name"] == meta["name"]
                 assert scripts[wheel["entry_point"]] == f"{package}.cli:job"
                 assert "named_parameters" not in wheel
-    # Only training is a notebook: the one a person runs, cell by cell.
-    assert notebooks == [("training", "train", "../notebooks/train.py")]
-    # The entry point the tasks call exists and raises on a refusal (a return code is ignored).
+    assert setters >= 2, "train and validate set task values"
+    # The entry point the wheel tasks call raises on a refusal (a return code is ignored) and
+    # refuses a command that sets task values.
     cli = ast.parse((project / "src" / package / "cli.py").read_text())
     job = next(n for n in cli.body if isinstance(n, ast.FunctionDef) and n.name == "job")
-    assert "run(sys.argv[1:])" in ast.unparse(job)
+    assert "run(argv)" in ast.unparse(job)
+    assert "task_values" in ast.unparse(job)
+    assert "docs.databricks.com/jobs/task-values.html" in ast.get_docstring(job)
 
 
 def test_the_wheel_reaches_every_wheel_task(project, answers):
@@ -155,9 +182,14 @@ def test_the_wheel_reaches_every_wheel_task(project, answers):
                     assert task["libraries"] == [{"whl": WHEEL}], where
                     assert task["job_cluster_key"] == "ml", where
             elif "notebook_task" in task:
-                # A notebook installs the project itself (notebook tasks take no job environment).
                 assert "environment_key" not in task, where
-                assert ("job_cluster_key" in task) == (not serverless), where
+                if serverless:
+                    # The notebook installs the project itself (no job environment for notebooks).
+                    assert "job_cluster_key" not in task and "libraries" not in task, where
+                else:
+                    # The wheel as the task's library: the notebook's install cell does nothing.
+                    assert task["libraries"] == [{"whl": WHEEL}], where
+                    assert task["job_cluster_key"] == "ml", where
 
 
 def resolve(text, job, target="dev"):
@@ -196,41 +228,90 @@ def test_every_wheel_task_command_line_parses(project, answers):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {}, result.stderr
+    parsed = json.loads(result.stdout)
+    assert parsed["refused"] == {}, result.stderr
+    task_values = parsed["task_values"]
+    for key, argv in command_lines.items():
+        # The job entry point would refuse it: no wheel task sets a task value.
+        assert not task_values[argv[0]], f"{key}: {argv[0]} sets {task_values[argv[0]]}"
+    for job_key, job in jobs(project).items():
+        for task_key, names in referenced_task_values(job).items():
+            # A notebook task sets the values its command declares.
+            assert names <= set(task_values[task_key]), f"{job_key}.{task_key}: {names}"
 
 
-def test_training_notebook_cells_call_only_the_package(project, answers):
-    text = (project / "notebooks" / "train.py").read_text()
-    cells = text.split("\n# COMMAND ----------\n")
+def notebook_cells(path):
+    """The install cell (the first code cell) and the other code cells of a notebook."""
+    cells = path.read_text().split("\n# COMMAND ----------\n")
     code = [c for c in cells if not c.lstrip().startswith(("# MAGIC", "# Databricks"))]
-    known = set(NOTEBOOK_GLOBALS)
-    for node in ast.parse("\n".join(code)).body:
-        if isinstance(node, ast.ImportFrom):
-            assert node.module.split(".")[0] == answers["package_name"], node.module
-            known |= {alias.asname or alias.name for alias in node.names}
-            continue
-        assert isinstance(node, ast.Assign | ast.Expr), (
-            f"logic in the notebook: {ast.unparse(node)}"
-        )
-        for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
-            root = call.func
-            while isinstance(root, ast.Attribute | ast.Call):
-                root = root.value if isinstance(root, ast.Attribute) else root.func
-            assert isinstance(root, ast.Name), ast.unparse(call)
-            assert root.id in known, f"not a package call: {ast.unparse(call)}"
-        if isinstance(node, ast.Assign):
-            known |= {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    # The steps of train.train, in order, and the hand-over that sets the task value `version`.
-    calls = [
+    return code[0], code[1:]
+
+
+def test_notebooks_install_the_project_only_when_it_is_missing(project, answers):
+    paths = sorted((project / "notebooks").glob("*.py"))
+    install_cells = {notebook_cells(path)[0] for path in paths}
+    assert len(install_cells) == 1, "one install cell, the same in every notebook"
+    [cell] = install_cells
+    tree = ast.parse(cell)
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    # Runs before the package is importable: the standard library only.
+    assert answers["package_name"] not in imported
+    assert imported <= set(sys.stdlib_module_names), imported
+    assert f'importlib.metadata.version("{answers["project_slug"]}")' in cell
+    # Installs and restarts only under the version check.
+    [check] = [node for node in tree.body if isinstance(node, ast.If)]
+    assert "pip" in ast.unparse(check.body) and "restartPython" in ast.unparse(check.body)
+    assert "restartPython" not in ast.unparse([n for n in tree.body if n is not check])
+    assert "docs.databricks.com" in cell
+
+
+def test_notebook_cells_call_only_the_package(project, answers):
+    for path in sorted((project / "notebooks").glob("*.py")):
+        _, code = notebook_cells(path)
+        known = set(NOTEBOOK_GLOBALS)
+        for node in ast.parse("\n".join(code)).body:
+            if isinstance(node, ast.ImportFrom):
+                assert node.module.split(".")[0] == answers["package_name"], node.module
+                known |= {alias.asname or alias.name for alias in node.names}
+                continue
+            assert isinstance(node, ast.Assign | ast.Expr), (
+                f"{path.name}: logic in the notebook: {ast.unparse(node)}"
+            )
+            for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+                root = call.func
+                while isinstance(root, ast.Attribute | ast.Call):
+                    root = root.value if isinstance(root, ast.Attribute) else root.func
+                assert isinstance(root, ast.Name), ast.unparse(call)
+                assert root.id in known, f"{path.name}: not a package call: {ast.unparse(call)}"
+            if isinstance(node, ast.Assign):
+                known |= {
+                    n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)
+                }
+
+
+def calls(path):
+    _, code = notebook_cells(path)
+    return [
         call.func.id
         for node in ast.parse("\n".join(code)).body
         for call in ast.walk(node)
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
     ]
-    steps = [c for c in calls if c in ("build_training_sets", "fit", "log_and_register")]
+
+
+def test_notebooks_set_task_values_through_the_package(project, answers):
+    package = project / "src" / answers["package_name"]
+    # The steps of train.train, in order, and the hand-over that sets the task value `version`.
+    train_calls = calls(project / "notebooks" / "train.py")
+    steps = [c for c in train_calls if c in ("build_training_sets", "fit", "log_and_register")]
     assert steps == ["build_training_sets", "fit", "log_and_register"]
-    assert "hand_over" in calls
-    train = ast.parse((project / "src" / answers["package_name"] / "train.py").read_text())
+    assert "hand_over" in train_calls
+    train = ast.parse((package / "train.py").read_text())
     body = next(n for n in train.body if isinstance(n, ast.FunctionDef) and n.name == "train")
     inner = [
         n.func.id
@@ -238,3 +319,11 @@ def test_training_notebook_cells_call_only_the_package(project, answers):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
     ]
     assert {"build_training_sets", "fit", "log_and_register"} <= set(inner)
+    # validate and monitor call the function the CLI's command calls.
+    cli = (package / "cli.py").read_text()
+    assert "validate_and_record" in calls(project / "notebooks" / "validate.py")
+    assert "validation.validate_and_record(" in cli
+    if answers["include_monitoring"] == "yes":
+        assert "monitor_and_hand_over" in calls(project / "notebooks" / "monitor.py")
+        commands = (package / "monitoring" / "commands.py").read_text()
+        assert "monitor_and_hand_over(" in commands
