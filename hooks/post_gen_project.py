@@ -24,17 +24,14 @@ OPTIONAL_PATHS = {
     ("include_serving", "yes"): [
         "conf/serving.yml",
         "resources/serving.yml",
-        "notebooks/deploy_endpoint.py",
-        "notebooks/smoke_check.py",
         "src/{package}/serving",
         "tests/serving",
     ],
     ("include_monitoring", "yes"): [
         "conf/monitoring.yml",
+        "notebooks/monitor.py",
         "sql",
         "resources/monitoring.yml",
-        "notebooks/monitor.py",
-        "notebooks/alert.py",
         "src/{package}/monitoring",
         "tests/monitoring",
     ],

@@ -27,8 +27,6 @@ MONITORING_FILES = (
     "conf/monitoring.yml",
     "resources/monitoring.yml",
     "sql/access_audit.sql",
-    "notebooks/monitor.py",
-    "notebooks/alert.py",
 )
 
 
@@ -147,6 +145,7 @@ def test_monitoring_job_retrains_and_alerts(project, answers):
     assert "quality_monitors" not in resources
     job = resources["jobs"]["monitoring"]
     tasks = {task["task_key"]: task for task in job["tasks"]}
+    # A notebook: it sets the task values below, which only Python notebooks can.
     assert tasks["monitor"]["notebook_task"]["notebook_path"] == "../notebooks/monitor.py"
     retrain_gate = tasks["needs_retraining"]["condition_task"]
     assert retrain_gate == {
@@ -158,7 +157,9 @@ def test_monitoring_job_retrains_and_alerts(project, answers):
     assert tasks["retrain"]["run_job_task"]["job_id"] == "${resources.jobs.training.id}"
     assert tasks["has_violations"]["condition_task"]["left"] == "{{tasks.monitor.values.alert}}"
     assert tasks["alert"]["depends_on"] == [{"task_key": "has_violations", "outcome": "true"}]
-    assert tasks["alert"]["notebook_task"]["notebook_path"] == "../notebooks/alert.py"
+    alert = tasks["alert"]["python_wheel_task"]["parameters"]
+    assert alert[0] == "alert"
+    assert alert[alert.index("--violations") + 1] == "{{tasks.monitor.values.violations}}"
     parameters = {p["name"]: p["default"] for p in job["parameters"]}
     assert parameters["assets_dir"].startswith("${workspace.root_path}/")
     # Daily, in order: batch inference, then the monitor's refresh, then the checks.

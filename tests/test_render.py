@@ -14,18 +14,12 @@ RUFF = Path(sys.executable).with_name("ruff")
 LEFTOVER = re.compile(r"\{\{\s*cookiecutter|\{%|\{#")  # an opening marker means unrendered Jinja
 NOTEBOOK_HEADER = "# Databricks notebook source"
 CELL_SEPARATOR = "\n# COMMAND ----------\n"
-NOTEBOOKS = (
-    "sample",
-    "feature_engineering",
-    "train",
-    "validate",
-    "promote",
-    "batch_inference",
-    "rollback",
-)
-# Rendered only with include_monitoring=yes, include_serving=yes.
-MONITORING_NOTEBOOKS = ("monitor", "alert")
-SERVING_NOTEBOOKS = ("deploy_endpoint", "smoke_check")
+# The one notebook: the training task, run cell by cell by a person too. Every other stage task
+# runs the package's wheel (test_wheel_tasks.py).
+# The tasks a person reads (training) and those that set task values (validate, monitor): only
+# Python notebooks can set them (docs.databricks.com/jobs/task-values.html).
+NOTEBOOKS = ("train", "validate")
+MONITORING_NOTEBOOKS = ("monitor",)
 # Template-owned plumbing of every render.
 PACKAGE_MODULES = (
     "__init__.py",
@@ -88,6 +82,11 @@ PROJECT_TESTS = (
 )
 
 
+def notebooks(answers):
+    monitoring = answers["include_monitoring"] == "yes"
+    return NOTEBOOKS + (MONITORING_NOTEBOOKS if monitoring else ())
+
+
 def expected_files(answers):
     """The rendered tree, written from the answers independently of the template."""
     package = answers["package_name"]
@@ -101,7 +100,7 @@ def expected_files(answers):
         "resources/batch-inference.yml",
         "resources/rollback.yml",
     }
-    files |= {f"notebooks/{name}.py" for name in NOTEBOOKS}
+    files |= {f"notebooks/{name}.py" for name in notebooks(answers)}
     files |= {f"src/{package}/{module}" for module in PACKAGE_MODULES + MODEL_MODULES}
     files |= {f"tests/{module}" for module in PROJECT_TESTS}
     files.add("conf/thresholds.yml")
@@ -119,7 +118,6 @@ def expected_files(answers):
             "tests/monitoring/test_monitoring.py",
         }
         files |= {f"src/{package}/monitoring/{module}" for module in MONITORING_MODULES}
-        files |= {f"notebooks/{name}.py" for name in MONITORING_NOTEBOOKS}
     if answers["include_serving"] == "yes":
         files |= {
             "conf/serving.yml",
@@ -129,7 +127,6 @@ def expected_files(answers):
         files |= {f"src/{package}/serving/{module}" for module in SERVING_MODULES}
         if feature_store:
             files.add(f"src/{package}/serving/online_store.py")
-        files |= {f"notebooks/{name}.py" for name in SERVING_NOTEBOOKS}
     files |= {".pre-commit-config.yaml", ".yamllint.yml", "ci/template-drift.sh"}
     files |= {
         "github_actions": {
@@ -176,9 +173,9 @@ def test_python_is_lint_clean(project):
 
 
 def test_notebooks_are_databricks_source(project, answers):
-    monitoring = MONITORING_NOTEBOOKS if answers["include_monitoring"] == "yes" else ()
-    serving = SERVING_NOTEBOOKS if answers["include_serving"] == "yes" else ()
-    for name in NOTEBOOKS + monitoring + serving:
+    names = notebooks(answers)
+    assert sorted(p.stem for p in (project / "notebooks").iterdir()) == sorted(names)
+    for name in names:
         text = (project / "notebooks" / f"{name}.py").read_text()
         assert text.startswith(NOTEBOOK_HEADER + "\n"), name
         cells = text[len(NOTEBOOK_HEADER) :].split(CELL_SEPARATOR)

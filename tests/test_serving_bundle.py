@@ -9,8 +9,6 @@ from test_monitoring_bundle import SEED
 SERVING_FILES = (
     "conf/serving.yml",
     "resources/serving.yml",
-    "notebooks/deploy_endpoint.py",
-    "notebooks/smoke_check.py",
 )
 
 

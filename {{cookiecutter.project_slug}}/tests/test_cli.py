@@ -196,3 +196,13 @@ def test_json_leaves_out_empty_sections_at_any_depth() -> None:
         "monitoring": {"violations": [], "results": [{"check": "latency"}]},
         "validated_against": None,
     }
+
+
+@pytest.mark.parametrize("command", ["train", "validate"{% if cookiecutter.include_monitoring == "yes" %}, "monitor"{% endif %}])
+def test_the_job_entry_point_refuses_commands_that_set_task_values(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Task values can be set only from Python notebooks: those commands run as notebook tasks.
+    monkeypatch.setattr("sys.argv", ["{{ cookiecutter.project_slug }}-job", command])
+    with pytest.raises(SystemExit, match="only a Python notebook task can set"):
+        cli.job()

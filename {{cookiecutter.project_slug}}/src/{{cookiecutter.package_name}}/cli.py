@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from . import registry
+from . import registry, validation
 from .config import CATALOGS, SCHEMA
 from .context import Command, CommandContext
 from .data_quality import describe_rates
@@ -30,8 +30,7 @@ from .sample_data import DEFAULT_ROWS, DEFAULT_SEED, check_rows, write_sample
 {%- if serving %}
 from .serving import commands as serving_commands
 {%- endif %}
-from .train import train
-from .validation import validate
+from .train import hand_over, train
 
 
 def cmd_sample(ctx: CommandContext) -> dict[str, Any]:
@@ -58,8 +57,7 @@ def cmd_features(ctx: CommandContext) -> dict[str, Any]:
 def cmd_train(ctx: CommandContext) -> dict[str, Any]:
     ctx.runtime.use_experiment(ctx.names, ctx.args.experiment)
     result = train(ctx.runtime, ctx.names)
-    registry.set_challenger(ctx.client(), result.model_name, result.version)
-    ctx.runtime.set_task_value("version", result.version)
+    hand_over(ctx.runtime, result)
     ctx.say(
         f"train: registered {result.model_name} version {result.version} as @challenger "
         f"({_format(result.metrics)})"
@@ -72,18 +70,11 @@ class ValidationFailedError(Refusal):
 
 
 def validate_and_record(ctx: CommandContext) -> dict[str, Any]:
-    """Validate, then record the verdict on the version (promotion reads it) and in the task
-    value ``passed`` (the training job's condition reads it)."""
-    model, version = ctx.names.model, ctx.args.version
-    registry.require_version(ctx.client(), model, version)
-    result = validate(ctx.runtime, ctx.names, version, ctx.thresholds.promotion)
-    verdict = registry.Verdict(result.passed, result.champion_version, ctx.thresholds.digest)
-    registry.record_verdict(ctx.client(), model, version, verdict)
-    ctx.runtime.set_task_value("passed", result.passed)
-    outcome = "PASSED" if result.passed else "FAILED"
-    ctx.say(f"validate: version {result.candidate_version} {outcome}")
-    for reason in result.reasons:
-        ctx.say(f"  - {reason}")
+    """Validate and record the verdict (validation.validate_and_record), then report it."""
+    result = validation.validate_and_record(
+        ctx.runtime, ctx.names, ctx.args.version, ctx.thresholds
+    )
+    ctx.say(f"validate: {result.report()}")
     return asdict(result)
 
 
@@ -166,9 +157,15 @@ def _format(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
 
+def _optional_version(text: str) -> int | None:
+    """A version number, or none when empty: a job passes its `version` parameter as is."""
+    return int(text) if text.strip() else None
+
+
 def _version(required: bool, help_text: str) -> Any:
     def add(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--version", type=int, required=required, help=help_text)
+        kind = int if required else _optional_version
+        parser.add_argument("--version", type=kind, required=required, help=help_text)
 
     return add
 
@@ -178,7 +175,7 @@ def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exit-zero",
         action="store_true",
-        help="exit 0 on a failed verdict too (for jobs, which branch on the task value passed)",
+        help="exit 0 on a failed verdict too (it is recorded either way)",
     )
 
 
@@ -199,11 +196,16 @@ def _input_table(parser: argparse.ArgumentParser) -> None:
 COMMANDS: dict[str, Command] = {
     "sample": Command(cmd_sample, "write the synthetic sample as the source tables"),
     "features": Command(cmd_features, "build, check and upsert the feature tables"),
-    "train": Command(cmd_train, "train, log and register a version; alias it @challenger"),
+    "train": Command(
+        cmd_train,
+        "train, log and register a version; alias it @challenger",
+        task_values=("version",),
+    ),
     "validate": Command(
         cmd_validate,
         "validate a version against the thresholds and @champion; exit 1 if it fails",
         _validate_arguments,
+        task_values=("passed",),
     ),
     "promote": Command(
         cmd_promote, "move @champion to a version that passed validation", _promote_arguments
@@ -280,6 +282,27 @@ def without_empty_sections(value: Any) -> Any:
     if isinstance(value, list):
         return [without_empty_sections(item) for item in value]
     return value
+
+
+def job() -> None:
+    """The jobs' entry point (pyproject.toml's ``<project>-job`` script), which a
+    python_wheel_task calls with its parameters as the command line. A wheel task fails on an
+    exception, not on a return value, so a refusal raises (``run``).
+
+    A command that sets task values is refused here: dbutils.jobs.taskValues.set() "can be used
+    only in notebooks with Python selected as the language"
+    (docs.databricks.com/jobs/task-values.html), so the jobs run those commands as Python notebook
+    tasks (notebooks/), and wheel tasks only read task values, as dynamic value references in
+    their parameters.
+    """
+    argv = sys.argv[1:]
+    command = COMMANDS.get(argv[0]) if argv else None
+    if command is not None and command.task_values:
+        raise SystemExit(
+            f"{argv[0]} sets the task values {', '.join(command.task_values)}, which only a Python "
+            f"notebook task can set: run notebooks/{argv[0].replace('-', '_')}.py as the task"
+        )
+    run(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,8 +59,10 @@ class CommandContext(contextlib.AbstractContextManager["CommandContext"]):
 
 @dataclass(frozen=True)
 class Command:
-    """A subcommand: what it does, its help line, and the arguments of its own."""
+    """A subcommand: what it does, its help line, the arguments of its own, and the job task
+    values it sets (such a command runs in a job as a notebook task, never as a wheel task)."""
 
     run: Callable[[CommandContext], dict[str, Any]]
     help: str
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    task_values: tuple[str, ...] = ()

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 from mlflow import MlflowClient
 
+from . import registry
 from .config import PREDICTION, Names
 from .contract import ModelSpec
 from .model import MODEL
 from .registry import champion_version
 from .runtime import Runtime
-from .settings import Promotion
+from .settings import Promotion, Thresholds
 from .train import feature_lookups, read_labels, split_labels
 
 # Float noise is not an improvement: a retrained identical model must not replace the champion.
@@ -35,6 +36,12 @@ class ValidationResult:
         self.reasons.append(reason)
         if not ok:
             self.failures.append(reason)
+
+    def report(self) -> str:
+        """The verdict and its reasons, one a line: what the CLI prints and the notebook shows."""
+        outcome = "PASSED" if self.passed else "FAILED"
+        lines = [f"version {self.candidate_version} {outcome}"]
+        return "\n".join(lines + [f"  - {reason}" for reason in self.reasons])
 
 
 def evaluate(
@@ -106,4 +113,27 @@ def validate(
             candidate, result.champion_metrics, champion, promotion.min_improvement, model
         )
         result.check(ok, reason)
+    return result
+
+
+def validate_and_record(
+    runtime: Runtime,
+    names: Names,
+    version: int | str,
+    thresholds: Thresholds,
+    model: ModelSpec = MODEL,
+) -> ValidationResult:
+    """Validate ``version``, then record the verdict on it (promotion reads it) and in the task
+    value ``passed`` (the training job's ``passed`` condition reads it).
+
+    What ``python -m <package> validate`` and the training job's validate notebook both run; a
+    notebook passes the version as its widget's text.
+    """
+    version = int(version)
+    client = MlflowClient()
+    registry.require_version(client, names.model, version)
+    result = validate(runtime, names, version, thresholds.promotion, model)
+    verdict = registry.Verdict(result.passed, result.champion_version, thresholds.digest)
+    registry.record_verdict(client, names.model, version, verdict)
+    runtime.set_task_value("passed", result.passed)
     return result

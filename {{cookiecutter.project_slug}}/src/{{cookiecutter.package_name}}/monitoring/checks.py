@@ -66,6 +66,23 @@ class Verdict:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def summary(self) -> str:
+        """The violations in one line: the task value ``violations`` the alert task reports."""
+        return "; ".join(f"{v.check}: {v.detail}" for v in self.violations)
+
+    def report(self) -> str:
+        """Each check and the decision, one a line: what the CLI prints and the notebook shows."""
+        lines = []
+        for result in self.results:
+            status = "ok" if result.ok else f"VIOLATION -> {result.action}"
+            lines.append(f"  {result.check}: {result.detail} (limit {result.shown_limit}) {status}")
+        if not self.results:
+            lines.append("  nothing to check yet: no champion or no inference table")
+        decision = "retrain" if self.retrain else "alert" if self.alert else "all checks passed"
+        lines.append(f"monitor: {len(self.results)} checks, {decision}")
+        return "\n".join(lines)
+
 
 def decide(results: Sequence[CheckResult]) -> Verdict:
     """Violations -> actions: any violation alerts; `retrain` also retrains."""
@@ -143,9 +160,11 @@ def table_checks(
     )
 
     change = prediction_change(baseline, current, model.problem_type, cfg.psi_bins)
-    results.append(_result(
+    results.append(
+        _result(
             cfg, "prediction_drift", change, f"{change:.1%} of predictions moved", fraction=True
-        ))
+        )
+    )
 
     results.append(null_rate_check(current, columns, cfg))
     return results

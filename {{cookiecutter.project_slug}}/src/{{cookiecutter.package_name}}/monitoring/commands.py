@@ -8,7 +8,7 @@ from typing import Any
 from ..context import Command, CommandContext
 from ..errors import Refusal
 from ..model import MODEL
-from .run import run_monitoring
+from .run import monitor_and_hand_over
 from .settings import load_config
 
 
@@ -17,22 +17,12 @@ class MonitoringAlertError(Refusal):
 
 
 def cmd_monitor(ctx: CommandContext) -> dict[str, Any]:
-    """Run the monitoring checks the way the monitoring job's task does; set `retrain`."""
+    """Run the monitoring checks and set the task values (run.monitor_and_hand_over)."""
     cfg = load_config(ctx.thresholds, MODEL, getattr(ctx.args, "monitoring_config", None))
-    verdict = run_monitoring(
+    verdict = monitor_and_hand_over(
         ctx.runtime, ctx.names, cfg, assets_dir=getattr(ctx.args, "assets_dir", None)
     )
-    violations = "; ".join(f"{v.check}: {v.detail}" for v in verdict.violations)
-    ctx.runtime.set_task_value("retrain", verdict.retrain)
-    ctx.runtime.set_task_value("alert", verdict.alert)
-    ctx.runtime.set_task_value("violations", violations)
-    for result in verdict.results:
-        status = "ok" if result.ok else f"VIOLATION -> {result.action}"
-        ctx.say(f"  {result.check}: {result.detail} (limit {result.shown_limit}) {status}")
-    if not verdict.results:
-        ctx.say("  nothing to check yet: no champion or no inference table")
-    decision = "retrain" if verdict.retrain else "alert" if verdict.alert else "all checks passed"
-    ctx.say(f"monitor: {len(verdict.results)} checks, {decision}")
+    ctx.say(verdict.report())
     return verdict.as_dict()
 
 
@@ -52,7 +42,10 @@ def _alert_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS = {
     "monitor": Command(
-        cmd_monitor, "run the monitoring checks; set the task value retrain", _monitor_arguments
+        cmd_monitor,
+        "run the monitoring checks; set the task values retrain, alert and violations",
+        _monitor_arguments,
+        task_values=("retrain", "alert", "violations"),
     ),
     "alert": Command(
         cmd_alert, "fail with the monitor's violations (job alert task)", _alert_arguments

@@ -153,3 +153,22 @@ def run_monitoring(
     if monitors.has_audit_log:
         results.append(audit_check(runtime, names, cfg))
     return decide(results)
+
+
+def monitor_and_hand_over(
+    runtime: Runtime,
+    names: Names,
+    cfg: MonitoringConfig,
+    assets_dir: str | None = None,
+    model: ModelSpec = MODEL,
+) -> Verdict:
+    """Run the checks, then hand the verdict to the monitoring job's later tasks: the task values
+    ``retrain`` and ``alert`` (its conditions read them) and ``violations`` (the alert task's).
+
+    What ``python -m <package> monitor`` and the monitoring job's monitor notebook both run.
+    """
+    verdict = run_monitoring(runtime, names, cfg, assets_dir or None, model)
+    runtime.set_task_value("retrain", verdict.retrain)
+    runtime.set_task_value("alert", verdict.alert)
+    runtime.set_task_value("violations", verdict.summary)
+    return verdict

@@ -82,6 +82,10 @@ class DatabricksRuntime(Runtime):
         return experiment
 
     def set_task_value(self, key: str, value: Any) -> None:
+        # The notebook's dbutils, reached through the SDK (databricks-sdk-py.readthedocs.io/en/
+        # latest/dbutils.html). Task values can be set only from Python notebooks
+        # (docs.databricks.com/jobs/task-values.html), so only the jobs' notebook tasks call this:
+        # the wheel tasks' entry point (cli.job) refuses every command that sets one.
         from databricks.sdk.runtime import dbutils
 
         dbutils.jobs.taskValues.set(key=key, value=value)
