@@ -20,7 +20,10 @@ two back to back, alternating (baseline first run, working tree first run, basel
 working tree second run, per round), then prints each figure of the working tree as a ratio to the
 baseline: machine speed varies from day to day, ratios measured in one sitting do not.
 
-    .venv/bin/python bench/local_run.py --baseline 60e8fb0 [--rounds 2]
+    .venv/bin/python bench/local_run.py --baseline 60e8fb0 [--also <commit>] [--rounds 2]
+
+``--also <commit>`` adds another commit to the same rounds (the code before a change, say), each
+printed as a ratio to the baseline as well.
 
 Targets (issue 12): with every option on, wall time at most 0.65x of 60e8fb0's and peak tree RSS
 at most 1 GB, on 2 cores.
@@ -178,7 +181,7 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
 def show(label: str, run: str, figures: dict) -> None:
     summary = figures["summary"]
     print(
-        f"{label:9s} {run:6s} wall {figures['wall']:6.1f} s  peak RSS: largest process "
+        f"{label:9.9s} {run:6s} wall {figures['wall']:6.1f} s  peak RSS: largest process "
         f"{figures['largest_mb']:5.0f} MB, tree {figures['tree_mb']:5.0f} MB  "
         f"(version {summary['version']}, promoted {summary['promoted']}, "
         f"champion {summary['champion_version']})"
@@ -192,14 +195,23 @@ def show(label: str, run: str, figures: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", help="also measure this commit of the template")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="COMMIT",
+        help="measure this commit too, in the same rounds (repeatable; e.g. the code before a change)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="first+second runs per variant")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
-        variants = {"working": render(TEMPLATE, work / "working")}
-        if args.baseline:
-            source = template_at(args.baseline, work / "baseline-template")
-            variants = {"baseline": render(source, work / "baseline"), **variants}
+        variants = {}
+        for label, commit in [("baseline", args.baseline), *((c, c) for c in args.also)]:
+            if commit:
+                source = template_at(commit, work / f"{label}-template")
+                variants[label] = render(source, work / label)
+        variants["working"] = render(TEMPLATE, work / "working")
         pythons = {label: venv_for(project) for label, project in variants.items()}
         results: dict[tuple[str, str], list[dict]] = {}
         for round_ in range(args.rounds):
@@ -212,14 +224,17 @@ def main() -> None:
                     show(label, run, figures)
                     results.setdefault((label, run), []).append(figures)
         if args.baseline:
-            print(f"\nworking tree / {args.baseline} (medians over {args.rounds} round(s)):")
-            for run in ("first", "second"):
-                ratios = []
-                for key in ("wall", "largest_mb", "tree_mb"):
-                    new = statistics.median(f[key] for f in results[("working", run)])
-                    old = statistics.median(f[key] for f in results[("baseline", run)])
-                    ratios.append(f"{key} {new / old:.2f}x")
-                print(f"  {run:6s} " + ", ".join(ratios))
+            for label in variants:
+                if label == "baseline":
+                    continue
+                print(f"\n{label} / {args.baseline} (medians over {args.rounds} round(s)):")
+                for run in ("first", "second"):
+                    ratios = []
+                    for key in ("wall", "largest_mb", "tree_mb"):
+                        new = statistics.median(f[key] for f in results[(label, run)])
+                        old = statistics.median(f[key] for f in results[("baseline", run)])
+                        ratios.append(f"{key} {new / old:.2f}x")
+                    print(f"  {run:6s} " + ", ".join(ratios))
 
 
 if __name__ == "__main__":
