@@ -7,9 +7,10 @@ runs ``python -m <package> local-run --json`` twice in a fresh directory (the se
 a new version against the first champion) and prints, per run:
 
 - the wall time;
-- peak RSS of the largest single process (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a wrapper
-  process that runs only that local-run, so it covers the Python driver, the JVM it starts and the
-  scoring server, whichever was largest);
+- peak RSS of the largest single process, sampled from ``/proc`` every 0.1 s (in practice the
+  JVM), and, as "reaped", ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a wrapper process that runs
+  only that local-run: it covers only the processes that were waited for, and PySpark leaves its
+  JVM to exit unreaped, so it misses the JVM;
 - peak RSS of the whole process tree, sampled from ``/proc`` every 0.1 s (the sum of the resident
   sets of every descendant; pages shared between processes count once per process, so it is an
   upper bound);
@@ -132,15 +133,16 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def tree_rss(root: int) -> int:
-    total = 0
+def tree_rss(root: int) -> tuple[int, int]:
+    """The summed RSS of ``root`` and its descendants, and the largest single RSS among them."""
+    sizes = []
     for pid in descendants(root):
         try:
             with open(f"/proc/{pid}/statm") as handle:
-                total += int(handle.read().split()[1]) * PAGE
+                sizes.append(int(handle.read().split()[1]) * PAGE)
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return sum(sizes), max(sizes, default=0)
 
 
 def measure(python: Path, project: Path, cwd: Path) -> dict:
@@ -148,7 +150,7 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     package = project.name.replace("-", "_")
     command = [str(python), "-c", WRAPPER, str(python), "-m", package, "local-run", "--json"]
-    peak = 0
+    peak = largest = 0
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -156,9 +158,10 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, largest
         while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
+            total, single = tree_rss(process.pid)
+            peak, largest = max(peak, total), max(largest, single)
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -169,10 +172,11 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
     sampler.join()
     if process.returncode != 0:
         sys.exit(f"local-run failed in {project}:\n{stderr[-3000:]}")
-    largest_kb = int(stderr.strip().splitlines()[-1])
+    reaped_kb = int(stderr.strip().splitlines()[-1])
     return {
         "wall": wall,
-        "largest_mb": largest_kb / 1024,
+        "reaped_mb": reaped_kb / 1024,
+        "largest_mb": largest / 2**20,
         "tree_mb": peak / 2**20,
         "summary": json.loads(stdout),
     }
@@ -182,7 +186,8 @@ def show(label: str, run: str, figures: dict) -> None:
     summary = figures["summary"]
     print(
         f"{label:9.9s} {run:6s} wall {figures['wall']:6.1f} s  peak RSS: largest process "
-        f"{figures['largest_mb']:5.0f} MB, tree {figures['tree_mb']:5.0f} MB  "
+        f"{figures['largest_mb']:5.0f} MB (reaped {figures['reaped_mb']:4.0f} MB), "
+        f"tree {figures['tree_mb']:5.0f} MB  "
         f"(version {summary['version']}, promoted {summary['promoted']}, "
         f"champion {summary['champion_version']})"
     )
@@ -230,7 +235,7 @@ def main() -> None:
                 print(f"\n{label} / {args.baseline} (medians over {args.rounds} round(s)):")
                 for run in ("first", "second"):
                     ratios = []
-                    for key in ("wall", "largest_mb", "tree_mb"):
+                    for key in ("wall", "largest_mb", "reaped_mb", "tree_mb"):
                         new = statistics.median(f[key] for f in results[(label, run)])
                         old = statistics.median(f[key] for f in results[("baseline", run)])
                         ratios.append(f"{key} {new / old:.2f}x")
