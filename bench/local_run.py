@@ -6,7 +6,9 @@ while the pins do not change: the first install downloads pyspark, mlflow and sc
 runs ``python -m <package> local-run --json`` twice in a fresh directory (the second run validates
 a new version against the first champion) and prints, per run:
 
-- the wall time;
+- the wall time, and the CPU seconds (user + system) of the whole process tree, sampled from
+  ``/proc`` with the memory (a process's last 0.1 s may be missed): on a shared machine the CPU
+  time moves much less with the load than the wall time does;
 - peak RSS of the largest single process, sampled from ``/proc`` every 0.1 s (in practice the
   JVM), and, as "reaped", ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a wrapper process that runs
   only that local-run: it covers only the processes that were waited for, and PySpark leaves its
@@ -51,6 +53,7 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 VENVS = TEMPLATE / "build" / "bench-venvs"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 # Run by the wrapper interpreter: the local run as its only child, then that child's peak RSS.
 WRAPPER = """
@@ -133,13 +136,17 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def tree_rss(root: int) -> tuple[int, int]:
-    """The summed RSS of ``root`` and its descendants, and the largest single RSS among them."""
+def tree_sample(root: int, cpu: dict[int, float]) -> tuple[int, int]:
+    """The summed RSS of ``root`` and its descendants and the largest single RSS among them; the
+    CPU seconds (user + system) each has used so far go into ``cpu``."""
     sizes = []
     for pid in descendants(root):
         try:
             with open(f"/proc/{pid}/statm") as handle:
                 sizes.append(int(handle.read().split()[1]) * PAGE)
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS
         except (OSError, IndexError, ValueError):
             continue
     return sum(sizes), max(sizes, default=0)
@@ -151,6 +158,7 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
     package = project.name.replace("-", "_")
     command = [str(python), "-c", WRAPPER, str(python), "-m", package, "local-run", "--json"]
     peak = largest = 0
+    cpu: dict[int, float] = {}
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -160,7 +168,7 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
     def sample() -> None:
         nonlocal peak, largest
         while not done.is_set():
-            total, single = tree_rss(process.pid)
+            total, single = tree_sample(process.pid, cpu)
             peak, largest = max(peak, total), max(largest, single)
             done.wait(0.1)
 
@@ -175,6 +183,7 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
     reaped_kb = int(stderr.strip().splitlines()[-1])
     return {
         "wall": wall,
+        "cpu": sum(cpu.values()),
         "reaped_mb": reaped_kb / 1024,
         "largest_mb": largest / 2**20,
         "tree_mb": peak / 2**20,
@@ -185,7 +194,8 @@ def measure(python: Path, project: Path, cwd: Path) -> dict:
 def show(label: str, run: str, figures: dict) -> None:
     summary = figures["summary"]
     print(
-        f"{label:9.9s} {run:6s} wall {figures['wall']:6.1f} s  peak RSS: largest process "
+        f"{label:9.9s} {run:6s} wall {figures['wall']:6.1f} s, CPU {figures['cpu']:6.1f} s  "
+        f"peak RSS: largest process "
         f"{figures['largest_mb']:5.0f} MB (reaped {figures['reaped_mb']:4.0f} MB), "
         f"tree {figures['tree_mb']:5.0f} MB  "
         f"(version {summary['version']}, promoted {summary['promoted']}, "
@@ -235,7 +245,7 @@ def main() -> None:
                 print(f"\n{label} / {args.baseline} (medians over {args.rounds} round(s)):")
                 for run in ("first", "second"):
                     ratios = []
-                    for key in ("wall", "largest_mb", "reaped_mb", "tree_mb"):
+                    for key in ("wall", "cpu", "largest_mb", "reaped_mb", "tree_mb"):
                         new = statistics.median(f[key] for f in results[(label, run)])
                         old = statistics.median(f[key] for f in results[("baseline", run)])
                         ratios.append(f"{key} {new / old:.2f}x")
