@@ -154,6 +154,7 @@ def cmd_local_run(ctx: CommandContext) -> dict[str, Any]:
     """The whole lifecycle on the synthetic sample, locally."""
     started = time.monotonic()
     timer = StageTimer()
+    check_rows(ctx.args.rows)  # a wrong argument refuses before anything starts or is written
     with timer.stage("start-up"):
         _ = ctx.runtime.spark  # the local Spark session and MLflow store, timed on their own
     with timer.stage("sample"):
