@@ -14,6 +14,26 @@ import pytest
 from {{ cookiecutter.package_name }}.config import Names
 from {{ cookiecutter.package_name }}.model import MODEL
 
+# The stages local-run times, in the order they run.
+STAGES = [
+    "start-up",
+    "sample",
+    "features",
+    "train",
+    "validate",
+    "promote",
+{%- if cookiecutter.include_serving == "yes" %}
+    "deploy-endpoint",
+{%- endif %}
+    "batch-inference",
+{%- if cookiecutter.include_serving == "yes" %}
+    "smoke-check",
+{%- endif %}
+{%- if cookiecutter.include_monitoring == "yes" %}
+    "monitor",
+{%- endif %}
+]
+
 
 def local_run(cwd: Path) -> dict[str, Any]:
     completed = subprocess.run(
@@ -25,6 +45,10 @@ def local_run(cwd: Path) -> dict[str, Any]:
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout)  # stdout must hold exactly one JSON object
+    # Where the time went: every stage that ran, in the JSON and as a row of the table on stderr.
+    assert list(result["timings"]) == STAGES
+    rows = {line.split()[0] for line in completed.stderr.splitlines() if line.strip()}
+    assert {*STAGES, "stage", "total"} <= rows, completed.stderr[-3000:]
     assert not empty_sections(result), "empty sections are left out of the JSON"
     return result
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -115,23 +115,70 @@ def cmd_batch_inference(ctx: CommandContext) -> dict[str, Any]:
     return asdict(result)
 
 
+class StageTimer:
+    """Wall seconds per local-run stage, in the order they ran: where the time goes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def table(self) -> str:
+        """A small table: stage, seconds, share of the timed total."""
+        total = sum(self.seconds.values()) or 1.0
+        width = max(len("stage"), *(len(name) for name in self.seconds))
+        lines = [f"{'stage':<{width}}  seconds  share"]
+        lines += [
+            f"{name:<{width}}  {seconds:7.1f}  {seconds / total:5.0%}"
+            for name, seconds in self.seconds.items()
+        ]
+        lines.append(f"{'total':<{width}}  {sum(self.seconds.values()):7.1f}  100%")
+        return "\n".join(lines)
+
+
 def cmd_local_run(ctx: CommandContext) -> dict[str, Any]:
     """The whole lifecycle on the synthetic sample, locally."""
     started = time.monotonic()
-    cmd_sample(ctx)
-    cmd_features(ctx)
-    trained = cmd_train(ctx)
+    timer = StageTimer()
+    check_rows(ctx.args.rows)  # a wrong argument refuses before anything starts or is written
+    with timer.stage("start-up"):
+        _ = ctx.runtime.spark  # the local Spark session and MLflow store, timed on their own
+    with timer.stage("sample"):
+        cmd_sample(ctx)
+    with timer.stage("features"):
+        cmd_features(ctx)
+    with timer.stage("train"):
+        trained = cmd_train(ctx)
     ctx.args.version = trained["version"]
-    validated = validate_and_record(ctx)
-    if validated["passed"]:
-        cmd_promote(ctx)
-    else:
-        ctx.say("promote: refused, the champion stays (see reasons above)")
+    with timer.stage("validate"):
+        validated = validate_and_record(ctx)
+    with timer.stage("promote"):
+        if validated["passed"]:
+            cmd_promote(ctx)
+        else:
+            ctx.say("promote: refused, the champion stays (see reasons above)")
 {%- if serving %}
     # The local endpoint starts in the background while batch inference runs.
-    deployed = serving_commands.cmd_deploy_endpoint(ctx)
+    with timer.stage("deploy-endpoint"):
+        deployed = serving_commands.cmd_deploy_endpoint(ctx)
 {%- endif %}
-    scored = cmd_batch_inference(ctx)
+    with timer.stage("batch-inference"):
+        scored = cmd_batch_inference(ctx)
+{%- if serving %}
+    with timer.stage("smoke-check"):
+        smoke = serving_commands.cmd_smoke_check(ctx)
+{%- endif %}
+{%- if monitoring %}
+    with timer.stage("monitor"):
+        monitored = monitoring_commands.cmd_monitor(ctx)
+{%- endif %}
+    ctx.say(timer.table())
     return {
         "model_name": ctx.names.model,
         "version": trained["version"],
@@ -144,12 +191,13 @@ def cmd_local_run(ctx: CommandContext) -> dict[str, Any]:
         "inference_table": scored["table"],
         "rows_scored": scored["rows"],
 {%- if serving %}
-        "serving": {**deployed, "smoke_check": serving_commands.cmd_smoke_check(ctx)},
+        "serving": {**deployed, "smoke_check": smoke},
 {%- endif %}
 {%- if monitoring %}
-        "monitoring": monitoring_commands.cmd_monitor(ctx),
+        "monitoring": monitored,
 {%- endif %}
         "seconds": round(time.monotonic() - started, 1),
+        "timings": {name: round(seconds, 2) for name, seconds in timer.seconds.items()},
     }
 
 

@@ -6,6 +6,8 @@ import atexit
 import ctypes
 import json
 import os
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +25,8 @@ from types import FrameType
 from typing import Any
 
 import mlflow
+import mlflow.artifacts
+from mlflow.pyfunc import scoring_server
 from pyspark.sql.types import (
     DateType,
     IntegerType,
@@ -191,6 +195,27 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _scoring_server(model_uri: str, model_dir: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of MLflow's scoring server (uvicorn) for ``model_uri``.
+
+    What ``mlflow models serve --env-manager local`` runs, without its own interpreter in front:
+    the model is copied from the registry here (this process has MLflow loaded already) and
+    uvicorn is started directly, one Python process instead of two.
+    """
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.mkdir(parents=True)
+    local_path = mlflow.artifacts.download_artifacts(
+        artifact_uri=model_uri, dst_path=str(model_dir)
+    )
+    command, environment = scoring_server.get_cmd(
+        local_path, port=port, host="127.0.0.1", nworkers=1
+    )
+    arguments = shlex.split(command)
+    if arguments[0] == "uvicorn":  # by name: run it with this interpreter, whatever PATH says
+        arguments = [sys.executable, "-m", "uvicorn", *arguments[1:]]
+    return arguments, environment
+
+
 class LocalEndpoints(Endpoints):
     """Scoring servers started from the local registry; each request is kept like an inference
     table row until ``flush_inference_tables`` writes them to the local payload table."""
@@ -218,37 +243,16 @@ class LocalEndpoints(Endpoints):
             current.stop()
         entity = spec.served_entity
         gateway = spec.ai_gateway.inference_table_config
-        tracking = mlflow.get_tracking_uri()
-        log_file = self.runtime.root / "serving" / f"{spec.name}.log"
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        serving_dir = self.runtime.root / "serving"
+        log_file = serving_dir / f"{spec.name}.log"
         port = _free_port()
-        environment = {
-            **os.environ,
-            "MLFLOW_TRACKING_URI": tracking,
-            "MLFLOW_REGISTRY_URI": tracking,
-            # The server starts `uvicorn` by name: find it beside this interpreter.
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
+        command, environment = _scoring_server(
+            f"models:/{entity.entity_name}/{entity.entity_version}", serving_dir / spec.name, port
+        )
         _stop_endpoints_on_signals()
         with log_file.open("w") as log:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mlflow",
-                    "models",
-                    "serve",
-                    "--model-uri",
-                    f"models:/{entity.entity_name}/{entity.entity_version}",
-                    "--env-manager",
-                    "local",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    "1",
-                ],
+                command,
                 env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
