@@ -186,14 +186,14 @@ def test_human_output_reads_like_a_product(
 
 def test_json_leaves_out_empty_sections_at_any_depth() -> None:
     result = {
-        "serving": {"version": 1, "online_tables": {}},
-        "monitoring": {"violations": [], "results": [{"check": "latency", "extra": {}}]},
+        "stage": {"version": 1, "tables": {}},
+        "checks": {"violations": [], "results": [{"check": "a", "extra": {}}]},
         "nested": {"only": {"empty": {}}},
         "validated_against": None,
     }
     assert cli.without_empty_sections(result) == {
-        "serving": {"version": 1},
-        "monitoring": {"violations": [], "results": [{"check": "latency"}]},
+        "stage": {"version": 1},
+        "checks": {"violations": [], "results": [{"check": "a"}]},
         "validated_against": None,
     }
 
