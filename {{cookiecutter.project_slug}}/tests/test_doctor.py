@@ -22,7 +22,7 @@ import pytest
 import yaml
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import {% if serving %}BadRequest, {% endif %}NotFound, PermissionDenied
-from databricks.sdk.service import catalog, {% if fs and serving %}database, {% endif %}iam, {% if fs and serving %}postgres, {% endif %}{% if serving %}serving, {% endif %}workspace
+from databricks.sdk.service import catalog, {% if fs and serving %}database, {% endif %}iam, {% if fs and serving %}ml, postgres, {% endif %}{% if serving %}serving, {% endif %}workspace
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import CATALOGS, PROJECT{% if serving %}, Names{% endif %}
@@ -47,6 +47,7 @@ READS = {
     "list_database_instances",
     "get_project",
     "list_projects",
+    "get_online_store",
 }
 
 
@@ -61,6 +62,7 @@ APIS = {
 {%- if serving %}
     "serving_endpoints",
 {%- if fs %}
+    "feature_store",
     "database",
     "postgres",
 {%- endif %}
@@ -158,6 +160,7 @@ def ready(bundle: doctor.BundleTarget, user: iam.User | None = None) -> Any:
     client.serving_endpoints.list.return_value = iter([])
     client.serving_endpoints.get.side_effect = NotFound("Endpoint does not exist.")
 {%- if fs %}
+    client.feature_store.get_online_store.side_effect = NotFound("Online store does not exist.")
     client.postgres.get_project.side_effect = NotFound("Project does not exist.")
     client.postgres.list_projects.return_value = iter([])
     client.database.get_database_instance.side_effect = NotFound("Instance does not exist.")
@@ -310,6 +313,13 @@ def endpoint(project: str, level: str) -> Callable[[Any], None]:
 {%- if fs %}
 
 
+def known_store(creator: str) -> Callable[[Any], None]:
+    """The store as the Feature Store API knows it, whichever Lakebase holds it."""
+    state = ml.OnlineStoreState.AVAILABLE
+    found = ml.OnlineStore(name="s", capacity="CU_1", creator=creator, state=state)
+    return set_value("feature_store.get_online_store", found)
+
+
 def instance(creator: str) -> Callable[[Any], None]:
     state = database.DatabaseInstanceState.AVAILABLE
     found = database.DatabaseInstance(name="s", creator=creator, state=state)
@@ -384,6 +394,15 @@ CASES = [
     ("ours, query only", endpoint(PROJECT, "CAN_QUERY"), "endpoint", MISSING, "abc123"),
     ("name hidden", set_effect("serving_endpoints.get", denied()), "endpoint", UNKNOWN, "delete"),
 {%- if fs %}
+    ("store known", known_store(APP_ID), "online store", OK, ""),
+    ("store known, of others", known_store("x@example.com"), "online store", UNKNOWN, "CAN_MANAGE"),
+    (
+        "store api hidden",
+        set_effect("feature_store.get_online_store", denied()),
+        "online store",
+        UNKNOWN,
+        "creator",
+    ),
     ("project exists", project(APP_ID), "online store", OK, ""),
     ("project of others", project("x@example.com"), "online store", UNKNOWN, "CAN_MANAGE"),
     ("project deleted", project(APP_ID, deleted=True), "online store", MISSING, "restores"),
@@ -460,6 +479,13 @@ def test_each_check_reports_what_it_finds(
 
 
 LAKEBASE_CASES = [
+    (
+        "known to the Feature Store API",
+        known_store(APP_ID),
+        OK,
+        ("online store (AVAILABLE)", "created by you"),
+        [],
+    ),
     (
         "Autoscaling found",
         project(APP_ID),

@@ -732,6 +732,23 @@ class WorkspaceChecks:
 
         store = online_store(self.bundle.target)
         name = f"online store {store}"
+        # First the Feature Store API the serving job publishes through: it knows the store by its
+        # name whichever Lakebase holds it (https://docs.databricks.com/api/workspace/featurestore/
+        # getonlinestore). Only where it does not answer (an older workspace) is Lakebase asked.
+        try:
+            known = self.w.feature_store.get_online_store(store)
+        except NotFound:
+            known = None
+        except PermissionDenied:
+            return Check(name, UNKNOWN, "exists, but you may not see it", "ask its creator")
+        except DatabricksError:
+            known = None
+        if known is not None:
+            kind = f"online store ({_value(known.state)})"
+            if known.creator in self.principals:
+                return Check(name, OK, f"{kind}, created by you")
+            detail = f"{kind}, created by {known.creator}: publishing needs its rights"
+            return Check(name, UNKNOWN, detail, f"its creator gives `{self.me}` CAN_MANAGE on it")
         project_name = f"projects/{store}"
         # The Feature Engineering client's create_online_store makes a Lakebase Autoscaling project
         # (https://docs.databricks.com/aws/en/machine-learning/feature-store/online-tables.html,
