@@ -732,9 +732,10 @@ class WorkspaceChecks:
 
         store = online_store(self.bundle.target)
         name = f"online store {store}"
-        # First the Feature Store API the serving job publishes through: it knows the store by its
-        # name whichever Lakebase holds it (https://docs.databricks.com/api/workspace/featurestore/
-        # getonlinestore). Only where it does not answer (an older workspace) is Lakebase asked.
+        # First the Feature Store API, where create_online_store makes the store: it knows the store
+        # by its name whichever Lakebase holds it (GET /api/2.0/feature-store/online-stores/{name},
+        # databricks-sdk FeatureStoreAPI.get_online_store; no documentation page of its own found).
+        # Only where it does not answer (an older workspace) is Lakebase asked.
         try:
             known = self.w.feature_store.get_online_store(store)
         except NotFound:
