@@ -47,7 +47,9 @@ READS = {
     "list_database_instances",
     "get_project",
     "list_projects",
+{%- if serving and fs %}
     "get_online_store",
+{%- endif %}
 }
 
 
