@@ -4,7 +4,6 @@ then a line to run again with the answers; no traceback, nothing left on disk; h
 cannot inject code; unusual but valid answers render."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 import yaml
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
-from variants import TEMPLATE
+from variants import TEMPLATE, copy_working_tree
 
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 CRUFT = Path(sys.executable).with_name("cruft")
@@ -183,17 +182,7 @@ def test_empty_project_name_reports_every_problem(tmp_path):
 def test_cruft_create_gives_the_same_lines(tmp_path):
     # cruft clones a git repository: the working tree, committed in a scratch repository.
     repo = tmp_path / "template"
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for name in filter(None, files.split("\0")):
-        if (TEMPLATE / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(TEMPLATE / name, repo / name)
+    copy_working_tree(repo)
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "template"]):
         subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *command],

@@ -4,13 +4,12 @@ not run here: it is this suite, which `.ci/run` runs on a clean clone. The rende
 quickstart is run by test_generated_project."""
 
 import os
-import shutil
 import subprocess
 
 import pytest
 import yaml
 from test_generated_project import GIT_IDENTITY, run_as_written, shell_blocks
-from variants import TEMPLATE
+from variants import TEMPLATE, copy_working_tree
 
 pytestmark = pytest.mark.slow
 
@@ -18,18 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory):
     copy = tmp_path_factory.mktemp("checkout") / "uc-mlops"
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        source = TEMPLATE / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
+    copy_working_tree(copy)
     environment = {**os.environ, **GIT_IDENTITY}
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "checkout"]):
         subprocess.run(["git", *command], cwd=copy, env=environment, check=True)

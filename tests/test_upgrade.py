@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 from test_generated_project import install, project_python  # noqa: F401 (a fixture)
-from variants import CUSTOM_NAMES, TEMPLATE
+from variants import CUSTOM_NAMES, TEMPLATE, copy_working_tree
 
 CRUFT = Path(sys.executable).with_name("cruft")
 PREVIOUS_ENV = "UC_MLOPS_PREVIOUS_RELEASE"
@@ -149,12 +149,7 @@ def make_template_repo(tmp_path_factory, base_commit):
     for path in repo.iterdir():
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    tracked = git("ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for name in filter(None, tracked):
-        source = TEMPLATE / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
+    copy_working_tree(repo)
     git("add", "-A", cwd=repo)
     git("commit", "-q", "--allow-empty", "-m", "working tree", cwd=repo)
     new = git("rev-parse", "HEAD", cwd=repo).strip()

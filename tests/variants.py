@@ -9,6 +9,8 @@ representative subset for the inner loop.
 import itertools
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -79,3 +81,20 @@ def selected_variants():
         # The defaults, the leanest, and a custom-named one serving without the feature store.
         variants = [variants[0], variants[-1], variants[9]]
     return {variant_id(answers): answers for answers in variants}
+
+
+def copy_working_tree(destination):
+    """Copies the template as its working tree stands (tracked and new files, not ignored ones) into
+    `destination`: what a clone of the next commit would hold."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = TEMPLATE / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
