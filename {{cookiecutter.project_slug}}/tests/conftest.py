@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,11 +47,23 @@ def thresholds() -> Thresholds:
     return load_thresholds(MODEL)
 
 
+@pytest.fixture(scope="session")
+def sample_tables(
+    tmp_path_factory: pytest.TempPathFactory, spark: SparkSession, thresholds: Thresholds
+) -> Path:
+    """The sample's source and feature tables, written once per session by the real stages."""
+    local = LocalRuntime(root=tmp_path_factory.mktemp("sample") / ".local", spark=spark)
+    names = Names.resolve("dev")
+    write_sample(local, names, seed=3, rows=TEST_ROWS)
+    write_feature_tables(local, names, thresholds.data_quality)
+    return local.root / "tables"
+
+
 @pytest.fixture
-def world(runtime: LocalRuntime, names: Names, thresholds: Thresholds) -> LocalRuntime:
-    """Source tables and feature tables written for a small synthetic sample."""
-    write_sample(runtime, names, seed=3, rows=TEST_ROWS)
-    write_feature_tables(runtime, names, thresholds.data_quality)
+def world(runtime: LocalRuntime, sample_tables: Path) -> LocalRuntime:
+    """Source tables and feature tables written for a small synthetic sample: a copy of the
+    session's parquet files (seconds of Spark jobs saved per test), which the test may change."""
+    shutil.copytree(sample_tables, runtime.root / "tables")
     return runtime
 
 

@@ -116,8 +116,14 @@ class Runtime(ABC):
             input_example=input_example,
             registered_model_name=registered_model_name,
             skops_trusted_types=list(trusted_types),
+            pip_requirements=self.model_requirements(),
         )
         return str(info.registered_model_version)
+
+    def model_requirements(self) -> list[str] | None:
+        """The model's pip requirements; None lets MLflow infer them (it re-imports the model
+        in a subprocess to see what it needs), which a serving endpoint's environment needs."""
+        return None
 
     def score(
         self, model_uri: str, df: DataFrame, lookups: Sequence[Lookup], result_type: str
