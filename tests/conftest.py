@@ -16,6 +16,19 @@ SCHEMA_ENV = "UC_MLOPS_BUNDLE_SCHEMA"
 DEFAULT_SCHEMA = TEMPLATE / "schemas" / "databricks-bundle.schema.json"
 
 
+# Session fixtures that install and run a rendered project (minutes each): every test that uses
+# one instance of them must run on the worker that built it, not build it again on another.
+SHARED_BY_GROUP = ("quickstart", "byom")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        params = getattr(item, "callspec", None)
+        for fixture in SHARED_BY_GROUP:
+            if params is not None and fixture in params.params:
+                item.add_marker(pytest.mark.xdist_group(f"{fixture}-{params.params[fixture]}"))
+
+
 def pytest_generate_tests(metafunc):
     # Any test that asks for `variant` runs once per rendered variant, named by its id.
     if "variant" in metafunc.fixturenames:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import VARIANTS
 from databricks.bundles.model_serving_endpoints import ModelServingEndpoint
+from filelock import FileLock
 from variants import TEMPLATE
 
 pytestmark = pytest.mark.slow
@@ -42,14 +43,22 @@ def representative_variants():
     return chosen
 
 
+# pytest-xdist workers share the venv: one creates it or installs into it at a time.
+VENV_LOCK = FileLock(str(VENV) + ".lock")
+
+
 @pytest.fixture(scope="session")
 def project_python():
     """One virtual environment for every rendered project: their pinned dependencies are the
-    same, and each project's package has its own name. Rebuilt when the pins change."""
+    same. Rebuilt when the pins change. Renders may share a package name, so whoever runs one
+    puts that copy's src/ first on PYTHONPATH (the editable install is whichever came last)."""
     python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    with VENV_LOCK:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True
+            )
     return python
 
 
@@ -59,10 +68,11 @@ def install(python, project):
         "installed-" + hashlib.sha256(json.dumps(pins, sort_keys=True).encode()).hexdigest()
     )
     command = [str(python), "-m", "pip", "install", "-q", "-e", f"{project}[dev]"]
-    if stamp.exists():
-        command.insert(5, "--no-deps")  # the same pins are already installed
-    subprocess.run(command, check=True)
-    stamp.touch()
+    with VENV_LOCK:
+        if stamp.exists():
+            command.insert(5, "--no-deps")  # the same pins are already installed
+        subprocess.run(command, check=True)
+        stamp.touch()
 
 
 def run(python, project, *arguments, check=True):

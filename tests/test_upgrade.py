@@ -338,6 +338,8 @@ def test_cruft_update(tmp_path, template_repos, base, name, request):
             cwd=edited,
             capture_output=True,
             text=True,
+            # Another render of the same package name may be installed in the shared venv since.
+            env={**os.environ, "PYTHONPATH": str(edited / "src")},
         )
         summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

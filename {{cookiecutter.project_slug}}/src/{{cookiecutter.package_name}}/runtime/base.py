@@ -122,7 +122,8 @@ class Runtime(ABC):
 
     def model_requirements(self) -> list[str] | None:
         """The model's pip requirements; None lets MLflow infer them (it re-imports the model
-        in a subprocess to see what it needs), which a serving endpoint's environment needs."""
+        in a subprocess to see what it needs): on Databricks the model's environment is rebuilt
+        from them wherever the model is loaded."""
         return None
 
     def score(
