@@ -40,6 +40,7 @@ PACKAGE_MODULES = (
     "runtime/__init__.py",
     "runtime/base.py",
     "runtime/local.py",
+    "runtime/spark_session.py",
     "runtime/databricks.py",
     "runtime/doctor.py",
 )

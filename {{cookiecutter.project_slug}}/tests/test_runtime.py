@@ -80,3 +80,24 @@ def test_a_second_local_run_refuses_while_one_holds_the_lock(
     # The lock died with its holder.
     assert cli.main(["rollback", "--runtime", "local"]) == 1
     assert "holds the lock" not in capsys.readouterr().err
+
+
+def test_local_run_without_java_is_one_refusal_line(tmp_path: Path) -> None:
+    """No Java (or a JAVA_HOME that points nowhere): Spark says why, then local-run refuses in one
+    line that names the check to run; no traceback, even though the JVM is started early."""
+    environment = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "local-run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr, completed.stderr[-3000:]
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("local-run refused: local Spark did not start"), last
+    assert "doctor --target local" in last
+    # Spark was started once: its own complaint about the missing java appears once.
+    assert completed.stderr.count("no-java/bin/java") == 1, completed.stderr[-3000:]

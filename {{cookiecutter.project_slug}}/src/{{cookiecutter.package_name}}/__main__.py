@@ -7,6 +7,12 @@ if sys.argv[1:2] == ["doctor"]:
 
     raise SystemExit(main(sys.argv[2:]))
 
+if sys.argv[1:2] == ["local-run"]:
+    # The JVM boots (seconds) while the command line's imports load (seconds more).
+    from .runtime.spark_session import start_local_spark
+
+    start_local_spark()
+
 from .cli import main
 
 raise SystemExit(main())

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .base import Lookup, Runtime, TrainingData, join_features
-    from .local import LocalRuntime, local_spark
+    from .local import LocalRuntime
+    from .spark_session import local_spark
 
 __all__ = [
     "LocalRuntime",
@@ -35,7 +36,7 @@ _LAZY = {
     "TrainingData": "base",
     "join_features": "base",
     "LocalRuntime": "local",
-    "local_spark": "local",
+    "local_spark": "spark_session",
 }
 
 

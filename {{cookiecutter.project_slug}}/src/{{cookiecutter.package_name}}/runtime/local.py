@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +16,10 @@ from mlflow.exceptions import MlflowException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from ..config import PROJECT, Names
+from ..config import Names
 from ..errors import Refusal
 from .base import Runtime
+from .spark_session import local_spark
 
 try:
     import fcntl
@@ -33,32 +33,6 @@ STORE_FILE = "mlflow.db"
 
 class LocalStateError(Refusal):
     """``.local/`` is busy with another run, or its MLflow store is unusable."""
-
-
-def local_spark() -> SparkSession:
-    """A small local Spark session whose Python workers use this interpreter.
-
-    Sized for the sample (thousands of rows), where start-up costs dominate: one partition per
-    table and per shuffle, so a model scored with ``spark_udf`` loads in one Python worker, not one
-    per core (each imports MLflow and the model: seconds and some 200 MB apiece); a 512 MB driver
-    heap instead of the default 1 GB.
-    """
-    # Otherwise workers start the system python3, which lacks this venv's packages.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName(PROJECT)
-        .config("spark.driver.memory", "512m")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 class LocalRuntime(Runtime):
