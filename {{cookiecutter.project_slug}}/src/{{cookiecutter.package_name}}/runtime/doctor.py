@@ -745,11 +745,7 @@ class WorkspaceChecks:
         except DatabricksError:
             known = None
         if known is not None:
-            kind = f"online store ({_value(known.state)})"
-            if known.creator in self.principals:
-                return Check(name, OK, f"{kind}, created by you")
-            detail = f"{kind}, created by {known.creator}: publishing needs its rights"
-            return Check(name, UNKNOWN, detail, f"its creator gives `{self.me}` CAN_MANAGE on it")
+            return self._created_by(name, f"online store ({_value(known.state)})", known.creator)
         project_name = f"projects/{store}"
         # The Feature Engineering client's create_online_store makes a Lakebase Autoscaling project
         # (https://docs.databricks.com/aws/en/machine-learning/feature-store/online-tables.html,
@@ -783,13 +779,16 @@ class WorkspaceChecks:
         except PermissionDenied:
             return Check(name, UNKNOWN, "exists, but you may not see it", "ask its creator")
         if found is not None:
-            state = _value(found.state)
-            kind = f"Lakebase Provisioned instance ({state})"
-            if found.creator in self.principals:
-                return Check(name, OK, f"{kind}, created by you")
-            detail = f"{kind}, created by {found.creator}: publishing needs its rights"
-            return Check(name, UNKNOWN, detail, f"its creator gives `{self.me}` CAN_MANAGE on it")
+            kind = f"Lakebase Provisioned instance ({_value(found.state)})"
+            return self._created_by(name, kind, found.creator)
         return self._online_lakebase(name, project_name)
+
+    def _created_by(self, name: str, kind: str, creator: str | None) -> Check:
+        """OK when this principal created the store; else publishing needs its creator's grant."""
+        if creator in self.principals:
+            return Check(name, OK, f"{kind}, created by you")
+        detail = f"{kind}, created by {creator}: publishing needs its rights"
+        return Check(name, UNKNOWN, detail, f"its creator gives `{self.me}` CAN_MANAGE on it")
 
     def _online_project(self, name: str, project: Any) -> Check:
         """The check for a store found as a Lakebase Autoscaling project."""
