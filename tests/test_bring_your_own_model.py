@@ -8,7 +8,6 @@ run the whole local lifecycle twice, then refuse a rollback. Slow (minutes per m
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import VARIANTS
-from test_generated_project import install, representative_variants
+from test_generated_project import in_shared_venv, install, representative_variants
 from test_generated_project import project_python as project_python  # a fixture, shared
 
 pytestmark = pytest.mark.slow
@@ -101,11 +100,12 @@ def swap_in(rendered: Path, project: Path, package: str, kind: str) -> None:
 
 
 def run(python: Path, project: Path, *arguments: str, check: bool = True):
-    # The shared venv holds one editable install per package name, and another render of the
-    # same name may be installed at any time: the copy's own src/ comes first on the path.
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(project / "src")}
     result = subprocess.run(
-        [str(python), *arguments], cwd=project, capture_output=True, text=True, env=environment
+        [str(python), *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=in_shared_venv(project),
     )
     if check:
         assert result.returncode == 0, f"{arguments} failed:\n{result.stdout}\n{result.stderr}"

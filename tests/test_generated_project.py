@@ -51,7 +51,7 @@ VENV_LOCK = FileLock(str(VENV) + ".lock")
 def project_python():
     """One virtual environment for every rendered project: their pinned dependencies are the
     same. Rebuilt when the pins change. Renders may share a package name, so whoever runs one
-    puts that copy's src/ first on PYTHONPATH (the editable install is whichever came last)."""
+    runs it with `in_shared_venv` (the editable install is whichever came last)."""
     python = VENV / "bin" / "python"
     with VENV_LOCK:
         if not python.exists():
@@ -60,6 +60,12 @@ def project_python():
                 [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True
             )
     return python
+
+
+def in_shared_venv(project):
+    """The environment to run `project` with in the shared venv: its own src/ first on the path,
+    whichever render of the same package name was installed last."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(project / "src")}
 
 
 def install(python, project):

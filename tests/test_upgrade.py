@@ -20,7 +20,11 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
-from test_generated_project import install, project_python  # noqa: F401 (a fixture)
+from test_generated_project import (
+    in_shared_venv,
+    install,
+    project_python,  # noqa: F401 (a fixture)
+)
 from variants import CUSTOM_NAMES, TEMPLATE, copy_working_tree
 
 CRUFT = Path(sys.executable).with_name("cruft")
@@ -338,8 +342,7 @@ def test_cruft_update(tmp_path, template_repos, base, name, request):
             cwd=edited,
             capture_output=True,
             text=True,
-            # Another render of the same package name may be installed in the shared venv since.
-            env={**os.environ, "PYTHONPATH": str(edited / "src")},
+            env=in_shared_venv(edited),
         )
         summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
