@@ -17,8 +17,9 @@ rules always find the questions they check), and a fresh `cruft create` or cooki
 the current ones. The later extension in `_extensions` wins, so this `project_folder` also replaces
 the one an older `local_extensions.py` registers.
 
-Standard library and Jinja only, deterministic; it reads cookiecutter.json beside it for the
-defaults, and never changes an answer.
+Standard library and Jinja only (and PyYAML, cookiecutter's own dependency, for a monorepo's
+model folders), deterministic; it reads cookiecutter.json beside it for the defaults and, for a
+monorepo's model folder, the bundles beside it. It never changes an answer.
 """
 
 import json
@@ -66,22 +67,64 @@ def rerun_line(environment, answers):
     return "Run again with your answers: " + " ".join(command)
 
 
+def refuse(environment, answers, errors):
+    """Print every problem and the line to run again, then stop cookiecutter: exit 1, no
+    traceback (cookiecutter prints one for every failed hook)."""
+    for line in errors:
+        print(line, file=sys.stderr)
+    print(rerun_line(environment, answers), file=sys.stderr)
+    raise SystemExit(1)
+
+
 @pass_environment
 def project_folder(environment, answers):
     """The project folder name (the slug); every problem and exit 1 when an answer is refused."""
     findings = check(answers)
     if not findings.errors:
         return answers["project_slug"]
-    for line in findings.errors:
-        print(line, file=sys.stderr)
-    print(rerun_line(environment, answers), file=sys.stderr)
     # Cookiecutter has not created anything yet; stop before it does.
-    raise SystemExit(1)
+    refuse(environment, answers, findings.errors)
 
 
-def answer_findings(answers):
-    """{"errors": [...], "warnings": [...]}: the lines `answer_rules.check` gives."""
-    findings = check(answers)
+def model_folders_beside(answers):
+    """(folder, bundle name, model name) of each model folder beside the one being rendered, when
+    it is a monorepo's model folder: the folders in the output folder (`models/`) that hold a
+    `databricks.yml`. Read from the files, which their team may have edited since."""
+    if answers.get("repository_layout") != "monorepo" or not answers.get("_output_dir"):
+        return []
+    import yaml  # cookiecutter's own dependency; only a monorepo render needs it
+
+    output = Path(answers["_output_dir"])
+    found = []
+    for bundle_file in sorted(output.glob("*/databricks.yml")):
+        folder = bundle_file.parent
+        if folder.name == answers["project_slug"]:
+            continue  # this render's own folder (cookiecutter --overwrite-if-exists)
+        try:
+            bundle = yaml.safe_load(bundle_file.read_text(encoding="utf-8")) or {}
+            name = bundle["bundle"]["name"]
+            model = bundle["variables"]["model_name"]["default"]
+        except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError):
+            continue  # not a bundle of this template: nothing of ours to collide with
+        found.append((f"{output.name}/{folder.name}", name, model))
+    return found
+
+
+@pass_environment
+def answer_findings(environment, answers):
+    """{"errors": [...], "warnings": [...]}: the lines `answer_rules.check` gives.
+
+    The pre-generation hook renders this after cookiecutter has added `_output_dir` to the
+    answers, so a monorepo's model folder is checked against the folders beside it here. The
+    answers were rendered before that was known; cookiecutter has created only the (empty)
+    project folder since, so a refusal here removes it and stops like `project_folder` does."""
+    neighbours = model_folders_beside(answers)
+    findings = check(answers, neighbours)
+    if neighbours and findings.errors:
+        folder = Path(answers["_output_dir"]) / answers["project_slug"]
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        refuse(environment, answers, findings.errors)
     return {"errors": findings.errors, "warnings": findings.warnings}
 
 

@@ -336,7 +336,38 @@ def check_project_name(check):
     )
 
 
-def check(answers):
+def check_layout(check):
+    # The monorepo's CI is the repository skeleton's (monorepo/ in the template), which serves
+    # GitHub Actions in this release.
+    check.require(
+        check.answers.get("repository_layout", "standalone") == "standalone"
+        or check["cicd_platform"] == "github_actions",
+        "repository_layout",
+        f'needs cicd_platform="github_actions", not {show(check["cicd_platform"])}, in this release',
+        "standalone, or a GitHub Actions monorepo",
+    )
+
+
+def check_neighbours(check, neighbours):
+    """In a monorepo, the model folders already in the output folder (`models/`): each is
+    (folder, bundle name, model name). A second folder with either name would deploy over the
+    first one's jobs or register versions of its model."""
+    for folder, bundle, model in neighbours:
+        check.require(
+            bundle != check["project_slug"],
+            "project_slug",
+            f"is the bundle name of {folder} already",
+            "a bundle name no other model folder of the repository has",
+        )
+        check.require(
+            model != check["model_name"],
+            "model_name",
+            f"is the model of {folder} already",
+            "a model name no other model folder of the repository has",
+        )
+
+
+def check(answers, neighbours=()):
     """Apply every rule to `answers` (the cookiecutter context's answers); return the Findings."""
     findings = Findings(answers)
     check_every_answer(findings)
@@ -364,4 +395,6 @@ def check(answers):
         "is the same as default_branch",
         "a separate branch that moves only on release",
     )
+    check_layout(findings)
+    check_neighbours(findings, neighbours)
     return findings

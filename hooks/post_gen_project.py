@@ -38,6 +38,8 @@ OPTIONAL_PATHS = {
     ("cicd_platform", "github_actions"): [".github"],
     ("cicd_platform", "gitlab"): [".gitlab-ci.yml"],
     ("cicd_platform", "azure_devops"): ["azure-pipelines.yml"],
+    # A monorepo's model folder is linted and served by the repository's own CI files.
+    ("repository_layout", "standalone"): [".github", ".pre-commit-config.yaml", ".yamllint.yml"],
 }
 
 
@@ -49,7 +51,7 @@ def remove_unchosen(root):
             if not (root / relative).exists():
                 # A stale table would silently ship files of unchosen options; fail loudly instead.
                 sys.exit(f"ERROR: post-generation table names {relative}, which the template lacks")
-            if ANSWERS[question] != keep_when:
+            if ANSWERS.get(question, "standalone") != keep_when:
                 unwanted.add(relative)
     # Deepest first, so a file inside an already removed folder is never looked for.
     for relative in sorted(unwanted, key=lambda p: p.count("/"), reverse=True):
@@ -74,19 +76,28 @@ def where_from_the_user():
 def print_next_steps():
     package = ANSWERS["package_name"]
     folder = where_from_the_user()
+    git_init = (
+        "\n  git init -q && git add -A          # its own repository: pre-commit and CI read it"
+    )
+    ci = "README.md explains the one-time workspace and CI set-up."
+    if ANSWERS.get("repository_layout") == "monorepo":
+        git_init = ""  # the monorepo's work tree holds the folder already
+        ci = (
+            "The repository's README explains its CI: a pull request that touches this folder\n"
+            "validates it, and a merge deploys only the model folders it touched."
+        )
     print(
         f"""
 Created {folder} ({ANSWERS["project_name"]}).
 
 Next steps (README.md, "Quickstart on a laptop"; Java 17 for local Spark):
-  cd {folder}
-  git init -q && git add -A          # its own repository: pre-commit and CI read it
+  cd {folder}{git_init}
   python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev]'   # about 1.5 GB
   python -m {package} local-run      # the whole lifecycle on your laptop, no workspace needed
   pytest                             # the project's own tests
   databricks bundle validate -t dev  # then: databricks bundle deploy -t dev
 
-README.md explains the one-time workspace and CI set-up."""
+{ci}"""
     )
 
 

@@ -5,9 +5,14 @@ regressor, each with its own keys, label, source and feature tables, estimator, 
 primary metric) replace a render's model/ folder and tests/test_model.py. Nothing else of the
 render changes, and the template-owned plumbing must still lint, pass the project's own tests and
 run the whole local lifecycle twice, then refuse a rollback. Slow (minutes per model).
+
+The two renders are the model folders of one monorepo (`repository_layout=monorepo`, the
+skeleton from the template's monorepo/): its two models of different options, whose tests and
+local runs are these. test_monorepo.py checks the repository around them.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,8 +20,15 @@ from pathlib import Path
 
 import pytest
 from conftest import VARIANTS
-from test_generated_project import in_shared_venv, install, representative_variants
+from cookiecutter.main import cookiecutter
+from test_generated_project import (
+    GIT_IDENTITY,
+    in_shared_venv,
+    install,
+    representative_variants,
+)
 from test_generated_project import project_python as project_python  # a fixture, shared
+from variants import TEMPLATE
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +89,7 @@ def byom_variants() -> dict[str, str]:
 
 
 BYOM_VARIANTS = byom_variants()
+GIT_ENVIRONMENT = {**os.environ, **GIT_IDENTITY}
 
 
 def files(root: Path) -> set[str]:
@@ -112,16 +125,41 @@ def run(python: Path, project: Path, *arguments: str, check: bool = True):
     return result
 
 
+@pytest.fixture(scope="session")
+def monorepo(cookies_session, tmp_path_factory):
+    """(the repository, {kind: (its pristine model folder render, the render's answers)}): the
+    skeleton, and in its models/ each kind's render with the kind's model swapped in, committed
+    on main. Cheap (renders and copies); each xdist worker builds its own."""
+    root = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            directory="monorepo",
+            no_input=True,
+            output_dir=str(tmp_path_factory.mktemp("monorepo")),
+        )
+    )
+    models = {}
+    for kind, variant in BYOM_VARIANTS.items():
+        result = cookies_session.bake(
+            extra_context={**VARIANTS[variant], "repository_layout": "monorepo"}
+        )
+        assert result.exit_code == 0, f"{kind} failed to render: {result.exception!r}"
+        rendered, answers = Path(result.project_path), dict(result.context)
+        swap_in(rendered, root / "models" / rendered.name, answers["package_name"], kind)
+        models[kind] = (rendered, answers)
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "models"]):
+        subprocess.run(["git", *command], cwd=root, check=True, env=GIT_ENVIRONMENT)
+    return root, models
+
+
 @pytest.fixture(scope="session", params=list(BYOM_VARIANTS))
-def byom(request, baked, tmp_path_factory):
-    """(kind, the render, its copy with the kind's model swapped in, the render's answers)."""
+def byom(request, monorepo):
+    """(kind, the render, its model folder in the monorepo with the kind's model swapped in, the
+    render's answers)."""
     kind = request.param
-    result = baked(BYOM_VARIANTS[kind])
-    rendered = Path(result.project_path)
-    answers = dict(result.context)
-    project = tmp_path_factory.mktemp(f"byom-{kind}") / rendered.name
-    swap_in(rendered, project, answers["package_name"], kind)
-    return kind, rendered, project, answers
+    root, models = monorepo
+    rendered, answers = models[kind]
+    return kind, rendered, root / "models" / rendered.name, answers
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,7 @@ INVALID_CHOICES = [
     ("include_serving", "Yes"),
     ("include_monitoring", "1"),
     ("problem_type", "ranking"),
+    ("repository_layout", "models"),
 ]
 
 

@@ -1,0 +1,365 @@
+"""Many models in one repository: the skeleton (the template's monorepo/, rendered with
+`--directory monorepo`) and model folders rendered into its models/ with
+`repository_layout=monorepo`.
+
+The repository is test_bring_your_own_model's: two model folders of different options, whose own
+tests and local runs that module runs. Here: what a model folder drops, the refusal of a second
+folder with a name already taken, the pull requests and pushes the CI would see (the workflow's
+own selection step, run on real git history), the linters of the workflows and of the folders,
+and `cruft update` of the skeleton and of each folder.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from test_bring_your_own_model import BYOM_VARIANTS
+from test_bring_your_own_model import monorepo as monorepo  # a fixture, shared
+from test_ci import run_actionlint, run_zizmor
+from test_generated_project import GIT_IDENTITY
+from test_upgrade import assert_clean_update, cruft
+from variants import TEMPLATE, copy_working_tree
+
+COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
+PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
+# What the skeleton's CI files and pre-commit hooks take over from a model folder.
+STANDALONE_ONLY = {".pre-commit-config.yaml", ".yamllint.yml"}
+
+
+def git(*arguments, cwd):
+    return subprocess.run(
+        ["git", *arguments],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_IDENTITY},
+    ).stdout
+
+
+def workflow(root, name):
+    return yaml.safe_load((root / ".github" / "workflows" / name).read_text())
+
+
+def step(job, name):
+    [found] = [s for s in job["steps"] if s.get("name") == name]
+    return found
+
+
+def select(root, event, base, ref_name):
+    """The `changes` job's selection step of models.yml, run as GitHub would run it (bash, its
+    env with the expressions for this event resolved, GITHUB_OUTPUT): its outputs."""
+    models_yml = workflow(root, "models.yml")
+    job = models_yml["jobs"]["changes"]
+    selection = step(job, "Select")
+    output = root.parent / f"github-output-{event}"
+    output.write_text("")
+    environment = {
+        **os.environ,
+        **{k: str(v) for k, v in models_yml["env"].items()},
+        "BASE": base,
+        "BRANCH": ref_name,
+        "GITHUB_OUTPUT": str(output),
+    }
+    assert set(selection["env"]) == {"BASE", "BRANCH"}  # the two resolved above
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", selection["run"]],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env=environment,
+    )
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return [entry["folder"] for entry in json.loads(outputs["models"])], outputs["target"]
+
+
+def change_on_branch(root, branch, files):
+    """A branch off main with `files` appended to; returns (base, head) commits."""
+    git("checkout", "-q", "-b", branch, "main", cwd=root)
+    for path, text in files.items():
+        with (root / path).open("a") as appended:
+            appended.write(text)
+        git("add", "--", path, cwd=root)
+    git("commit", "-q", "-m", branch, cwd=root)
+    return git("rev-parse", "main", cwd=root).strip(), git("rev-parse", "HEAD", cwd=root).strip()
+
+
+def folders(root):
+    return sorted(f"models/{p.parent.name}" for p in (root / "models").glob("*/databricks.yml"))
+
+
+def test_a_model_folder_is_a_standalone_render_without_its_ci(monorepo, baked):
+    """The layout changes what CI and lint files a folder has and its README; nothing else."""
+    _, models = monorepo
+    for kind, (rendered, answers) in models.items():
+        standalone = Path(baked(BYOM_VARIANTS[kind]).project_path)
+        assert answers["cicd_platform"] == "github_actions"
+
+        def listed(root):
+            return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+        dropped = listed(standalone) - listed(rendered)
+        assert {p for p in dropped if not p.startswith(".github/")} == STANDALONE_ONLY
+        assert any(p.startswith(".github/workflows/") for p in dropped)
+        assert listed(rendered) <= listed(standalone)
+        differ = {
+            p
+            for p in listed(rendered)
+            if (rendered / p).read_bytes() != (standalone / p).read_bytes()
+        }
+        assert differ == {"README.md"}, differ
+
+
+def test_each_model_folder_is_its_own_bundle(monorepo):
+    root, _ = monorepo
+    bundles = [yaml.safe_load((root / f / "databricks.yml").read_text()) for f in folders(root)]
+    names = [b["bundle"]["name"] for b in bundles]
+    models = [b["variables"]["model_name"]["default"] for b in bundles]
+    assert len(bundles) == 2 and len(set(names)) == len(set(models)) == 2, (names, models)
+
+
+@pytest.mark.parametrize("taken", ["model_name", "project_slug"])
+def test_a_second_folder_with_a_taken_name_is_refused(monorepo, taken, tmp_path):
+    """One line naming the question, the value and the folder that has it; nothing written. A
+    taken slug is a taken folder name too (cookiecutter refuses that itself), so the bundle name
+    is checked beside a folder its team renamed."""
+    root, models = monorepo
+    _, answers = models["classification"]
+    taken_by = root / "models" / answers["project_slug"]
+    wanted = {"project_name": "Another Model", "repository_layout": "monorepo"}
+    wanted[taken] = answers[taken]
+    output = root / "models"
+    if taken == "project_slug":
+        output = tmp_path / "models"
+        (output / "renamed").mkdir(parents=True)
+        shutil.copyfile(taken_by / "databricks.yml", output / "renamed" / "databricks.yml")
+        taken_by = output / "renamed"
+    before = sorted(p.name for p in output.iterdir())
+    result = subprocess.run(
+        [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "-o", str(output)]
+        + [f"{key}={value}" for key, value in wanted.items()],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    error, rerun = result.stderr.strip().splitlines()
+    assert error.startswith(f"ERROR: {taken}={json.dumps(answers[taken])} "), error
+    assert f"models/{taken_by.name} already" in error, error
+    assert rerun.startswith("Run again with your answers: cookiecutter --no-input"), rerun
+    assert "Traceback" not in result.stdout + result.stderr
+    assert sorted(p.name for p in output.iterdir()) == before
+
+
+def test_a_monorepo_folder_needs_github_actions_for_now(tmp_path):
+    result = subprocess.run(
+        [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "-o", str(tmp_path)]
+        + ["repository_layout=monorepo", "cicd_platform=gitlab"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith('ERROR: repository_layout="monorepo" needs cicd_platform=')
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"{churn}/conf/thresholds.yml": "# tuned\n"}, ["{churn}"]),
+        ({"{fraud}/tests/test_model.py": "# more\n"}, ["{fraud}"]),
+        ({"{churn}/README.md": "x\n", "{fraud}/README.md": "y\n"}, ["{churn}", "{fraud}"]),
+        ({"ci/changed_models.py": "# shared\n"}, ["{churn}", "{fraud}"]),
+        ({".pre-commit-config.yaml": "# shared\n"}, ["{churn}", "{fraud}"]),
+        ({"README.md": "Only the root README.\n"}, []),
+    ],
+    ids=["one-model", "the-other-model", "both-models", "shared-ci", "shared-lint", "root-readme"],
+)
+def test_a_pull_request_selects_only_the_folders_it_touches(monorepo, files, expected, request):
+    """The pull request event as models.yml sees it: base = the target branch's commit."""
+    root, _ = monorepo
+    churn, fraud = folders(root)
+    fill = {"{churn}": churn, "{fraud}": fraud}
+
+    def filled(text):
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        return text
+
+    branch = request.node.callspec.id
+    base, _ = change_on_branch(root, branch, {filled(p): t for p, t in files.items()})
+    try:
+        selected, target = select(root, "pull_request", base, f"{branch}/merge")
+    finally:
+        git("checkout", "-q", "main", cwd=root)
+    assert selected == [filled(e) for e in expected]
+    assert target == "staging"
+
+
+def test_pushes_deploy_the_touched_folders_to_their_target(monorepo):
+    """A merge to main deploys what it changed to staging; the release branch, to prod; a new
+    branch (no previous commit) deploys every folder."""
+    root, _ = monorepo
+    churn, fraud = folders(root)
+    models_yml = workflow(root, "models.yml")
+    release = models_yml["env"]["RELEASE_BRANCH"]
+    base, head = change_on_branch(root, "push", {f"{fraud}/conf/thresholds.yml": "# tuned\n"})
+    try:
+        assert select(root, "push", base, "main") == ([fraud], "staging")
+        assert select(root, "push", base, release) == ([fraud], "prod")
+        assert select(root, "push", "0" * 40, release) == ([churn, fraud], "prod")
+    finally:
+        git("checkout", "-q", "main", cwd=root)
+    deploy = models_yml["jobs"]["deploy"]
+    # One deployment per model and target, shared with the rollback of that model and target.
+    group = deploy["concurrency"]["group"]
+    assert "matrix.model.folder" in group and "needs.changes.outputs.target" in group
+    rollback_group = workflow(root, "rollback.yml")["concurrency"]["group"]
+    assert rollback_group == "deploy-models/${{ inputs.model }}-${{ inputs.target }}"
+    assert group == "deploy-${{ matrix.model.folder }}-${{ needs.changes.outputs.target }}"
+    assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_skeleton_workflows_pass_actionlint_and_zizmor(monorepo):
+    root, _ = monorepo
+    result, checked = run_actionlint(root)
+    assert result.returncode == 0 and checked == 3, result.stdout + result.stderr
+    result, findings = run_zizmor(root / ".github" / "workflows")
+    assert findings == [], [(f["ident"], f["determinations"]["severity"]) for f in findings]
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_skeleton_has_the_hooks_of_a_model_folder(monorepo, baked):
+    """The root's pre-commit hooks replace those of a (GitHub Actions) model folder: the same
+    hooks with the same pins, and the same yamllint settings."""
+    root, _ = monorepo
+    standalone = Path(baked(BYOM_VARIANTS["classification"]).project_path)
+    for name in STANDALONE_ONLY:
+        assert yaml.safe_load((root / name).read_text()) == yaml.safe_load(
+            (standalone / name).read_text()
+        ), name
+
+
+@pytest.mark.slow
+def test_pre_commit_runs_on_one_folder_as_ci_runs_it(monorepo):
+    """The validate job's lint step, in a model folder, with the repository's hooks."""
+    root, _ = monorepo
+    validate = workflow(root, "models.yml")["jobs"]["validate"]
+    command = step(validate, "pre-commit on this folder's files")["run"]
+    environment = {
+        **os.environ,
+        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
+    }
+    for folder in folders(root):
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+            cwd=root / folder,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        assert "ruff check" in result.stdout and "Passed" in result.stdout, result.stdout
+    repository = step(
+        workflow(root, "models.yml")["jobs"]["repository"],
+        "Every hook on the files outside models/",
+    )
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", repository["run"]],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "zizmor" in result.stdout, result.stdout
+
+
+def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
+    """Created with cruft from one template commit, upgraded to the next: the root's update
+    leaves models/ alone, each folder's update changes that folder only, nothing conflicts, and
+    a team's edit of its model survives. (0.2.0 is the first release with a monorepo; from the
+    next one on, this starts from the previous release.)"""
+    template = tmp_path / "template"
+    template.mkdir()
+    git("init", "-q", "-b", "main", cwd=template)
+    copy_working_tree(template)
+    git("add", "-A", cwd=template)
+    git("commit", "-q", "-m", "this release", cwd=template)
+    old = git("rev-parse", "HEAD", cwd=template).strip()
+    skeleton_file = (
+        template / "monorepo" / "{{cookiecutter.repo_slug}}" / "ci" / "changed_models.py"
+    )
+    folder_file = template / "{{cookiecutter.project_slug}}" / "ci" / "template-drift.sh"
+    for path in (skeleton_file, folder_file):
+        path.write_text(path.read_text() + "# next release\n")
+    git("commit", "-q", "-am", "next release", cwd=template)
+    new = git("rev-parse", "HEAD", cwd=template).strip()
+
+    work = tmp_path / "work"
+    work.mkdir()
+    created = cruft(
+        "create",
+        str(template),
+        "--checkout",
+        old,
+        "--no-input",
+        "--directory",
+        "monorepo",
+        cwd=work,
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    (root,) = work.iterdir()
+    second = {
+        "project_name": "Fraud Detector",
+        "problem_type": "regression",
+        "include_feature_store": "no",
+    }
+    for answers in ({}, second):
+        created = cruft(
+            "create",
+            str(template),
+            "--checkout",
+            old,
+            "--no-input",
+            "--output-dir",
+            "models",
+            "--extra-context",
+            json.dumps({**answers, "repository_layout": "monorepo"}),
+            cwd=root,
+        )
+        assert created.returncode == 0, created.stdout + created.stderr
+    team_file = (
+        root / "models" / "fraud-detector" / "src" / "fraud_detector" / "model" / "features.py"
+    )
+    team_line = "\n# Team edit: a new feature next sprint.\n"
+    team_file.write_text(team_file.read_text() + team_line)
+    git("init", "-q", "-b", "main", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "two models", cwd=root)
+
+    updated = cruft("update", "--checkout", new, "--skip-apply-ask", cwd=root)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    changed = git("status", "--porcelain", cwd=root).split("\n")
+    assert sorted(line[3:] for line in changed if line) == [".cruft.json", "ci/changed_models.py"]
+    git("commit", "-q", "-am", "skeleton update", cwd=root)
+    for folder in ("churn-model", "fraud-detector"):
+        updated = cruft(
+            "update", "--checkout", new, "--skip-apply-ask", cwd=root / "models" / folder
+        )
+        assert updated.returncode == 0, updated.stdout + updated.stderr
+        changed = git("status", "--porcelain", cwd=root).split("\n")
+        assert sorted(line[3:] for line in changed if line) == [
+            f"models/{folder}/.cruft.json",
+            f"models/{folder}/ci/template-drift.sh",
+        ]
+        git("commit", "-q", "-am", f"{folder} update", cwd=root)
+    assert_clean_update(root)
+    assert team_file.read_text().endswith(team_line)
+    for where in (root, root / "models" / "churn-model", root / "models" / "fraud-detector"):
+        assert cruft("check", "--checkout", new, cwd=where).returncode == 0, where
