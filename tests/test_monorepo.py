@@ -363,3 +363,23 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
     assert team_file.read_text().endswith(team_line)
     for where in (root, root / "models" / "churn-model", root / "models" / "fraud-detector"):
         assert cruft("check", "--checkout", new, cwd=where).returncode == 0, where
+
+
+def test_the_skeleton_refuses_bad_answers_in_one_line_each(tmp_path):
+    result = subprocess.run(
+        [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "--directory", "monorepo"]
+        + ["-o", str(tmp_path / "out"), "repo_name=ML/Models", "release_branch=main"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        'ERROR: repo_name="ML/Models" gives repo_slug="ml/models", which is not a valid repository'
+        " folder name (expected lower-case letters and digits in words joined by single hyphens,"
+        " starting with a letter)",
+        'ERROR: release_branch="main" is the same as default_branch (expected a separate branch'
+        " that moves only on release)",
+        "Run again with your answers: cookiecutter --no-input <template> --directory monorepo"
+        " repo_name=ML/Models release_branch=main",
+    ]
+    assert not (tmp_path / "out").exists()
