@@ -55,6 +55,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # as line breaks (U+0085, U+2028, U+2029) or refuses (U+FEFF, U+FFFE, U+FFFF), and lone surrogates
 # (bytes of an answer that were not UTF-8).
 NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# The CI platforms the monorepo skeleton serves.
+MONOREPO_PLATFORMS = ("github_actions", "gitlab")
 # The bundle resolves `${...}` anywhere in its files, including the variable defaults answers go to.
 BUNDLE_REFERENCE = "${"
 
@@ -337,14 +339,24 @@ def check_project_name(check):
 
 
 def check_layout(check):
-    # The monorepo's CI is the repository skeleton's (monorepo/ in the template), which serves
-    # GitHub Actions in this release.
+    # The monorepo skeleton (monorepo/ in the template) serves GitHub Actions and GitLab so far.
     check.require(
         check.answers.get("repository_layout", "standalone") == "standalone"
-        or check["cicd_platform"] == "github_actions",
+        or check["cicd_platform"] in MONOREPO_PLATFORMS,
         "repository_layout",
-        f'needs cicd_platform="github_actions", not {show(check["cicd_platform"])}, in this release',
-        "standalone, or a GitHub Actions monorepo",
+        f"is not served on cicd_platform={show(check['cicd_platform'])} yet",
+        "standalone, or a monorepo on " + " or ".join(MONOREPO_PLATFORMS),
+    )
+
+
+def check_repository_platform(check, platform):
+    """In a monorepo, `platform` is the CI platform the repository's own CI files are for (None
+    when not known): a model folder's CI must be for the same one."""
+    check.require(
+        platform is None or check["cicd_platform"] == platform,
+        "cicd_platform",
+        f"is not the CI platform of the repository ({platform}, from its CI files)",
+        f"cicd_platform={platform}",
     )
 
 
@@ -367,7 +379,7 @@ def check_neighbours(check, neighbours):
         )
 
 
-def check(answers, neighbours=()):
+def check(answers, neighbours=(), repository_platform=None):
     """Apply every rule to `answers` (the cookiecutter context's answers); return the Findings."""
     findings = Findings(answers)
     check_every_answer(findings)
@@ -397,4 +409,5 @@ def check(answers, neighbours=()):
     )
     check_layout(findings)
     check_neighbours(findings, neighbours)
+    check_repository_platform(findings, repository_platform)
     return findings

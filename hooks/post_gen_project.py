@@ -36,10 +36,17 @@ OPTIONAL_PATHS = {
         "tests/monitoring",
     ],
     ("cicd_platform", "github_actions"): [".github"],
-    ("cicd_platform", "gitlab"): [".gitlab-ci.yml"],
+    ("cicd_platform", "gitlab"): [".gitlab-ci.yml", "ci/gitlab.yml"],
     ("cicd_platform", "azure_devops"): ["azure-pipelines.yml"],
-    # A monorepo's model folder is linted and served by the repository's own CI files.
-    ("repository_layout", "standalone"): [".github", ".pre-commit-config.yaml", ".yamllint.yml"],
+    # A monorepo's model folder is linted and served by the repository's own CI files; on GitLab
+    # the repository's pipeline includes the folder's jobs (ci/gitlab.yml).
+    ("repository_layout", "standalone"): [
+        ".github",
+        ".gitlab-ci.yml",
+        ".pre-commit-config.yaml",
+        ".yamllint.yml",
+    ],
+    ("repository_layout", "monorepo"): ["ci/gitlab.yml"],
 }
 
 

@@ -65,7 +65,7 @@ def repo_folder(answers):
         for key, value in answers.items()
         if key in QUESTIONS
         and not key.startswith("_")
-        and value != QUESTIONS[key]
+        and value != (QUESTIONS[key][0] if isinstance(QUESTIONS[key], list) else QUESTIONS[key])
         and findings.typed(key) == key
     ]
     print(

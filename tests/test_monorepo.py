@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cookiecutter.main import cookiecutter
 from test_bring_your_own_model import BYOM_VARIANTS
 from test_bring_your_own_model import monorepo as monorepo  # a fixture, shared
-from test_ci import run_actionlint, run_zizmor
+from test_ci import gitlab_local, run_actionlint, run_zizmor
 from test_generated_project import GIT_IDENTITY
 from test_upgrade import assert_clean_update, cruft
 from variants import TEMPLATE, copy_working_tree
@@ -155,16 +156,36 @@ def test_a_second_folder_with_a_taken_name_is_refused(monorepo, taken, tmp_path)
     assert sorted(p.name for p in output.iterdir()) == before
 
 
-def test_a_monorepo_folder_needs_github_actions_for_now(tmp_path):
+def test_a_monorepo_folder_on_azure_devops_is_refused_for_now(tmp_path):
     result = subprocess.run(
         [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "-o", str(tmp_path)]
-        + ["repository_layout=monorepo", "cicd_platform=gitlab"],
+        + ["repository_layout=monorepo", "cicd_platform=azure_devops"],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 1
-    assert result.stderr.startswith('ERROR: repository_layout="monorepo" needs cicd_platform=')
+    assert result.stderr.startswith(
+        'ERROR: repository_layout="monorepo" is not served on cicd_platform="azure_devops" yet'
+    ), result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_for_another_platform_than_the_repositorys_is_refused(gitlab_monorepo):
+    root = gitlab_monorepo
+    before = sorted(p.name for p in (root / "models").iterdir())
+    result = subprocess.run(
+        [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "-o", "models"]
+        + ["repository_layout=monorepo", "project_name=Third Model"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        'ERROR: cicd_platform="github_actions" is not the CI platform of the repository (gitlab,'
+        " from its CI files) (expected cicd_platform=gitlab)"
+    )
+    assert sorted(p.name for p in (root / "models").iterdir()) == before
 
 
 @pytest.mark.parametrize(
@@ -383,3 +404,211 @@ def test_the_skeleton_refuses_bad_answers_in_one_line_each(tmp_path):
         " repo_name=ML/Models release_branch=main",
     ]
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# GitLab: the skeleton's .gitlab-ci.yml includes each folder's ci/gitlab.yml; gitlab-ci-local
+# evaluates the rules (rules:changes against origin's default branch, as a merge request
+# pipeline compares with its target branch) and runs the jobs.
+
+GITLAB_FOLDERS = {
+    "churn-model": {},
+    "fraud-detector": {
+        "project_name": "Fraud Detector",
+        "include_feature_store": "no",
+        "include_serving": "no",
+        "problem_type": "regression",
+        "compute": "classic",
+    },
+}
+MERGE_REQUEST = {
+    "CI_PIPELINE_SOURCE": "merge_request_event",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+    "CI_COMMIT_BRANCH": None,
+}
+
+
+@pytest.fixture(scope="module")
+def gitlab_monorepo(tmp_path_factory):
+    """A GitLab monorepo with two model folders, committed on main, with `origin` (a bare clone)
+    whose default branch gitlab-ci-local compares with."""
+    base = tmp_path_factory.mktemp("gitlab-monorepo")
+    root = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            directory="monorepo",
+            no_input=True,
+            extra_context={"cicd_platform": "gitlab"},
+            output_dir=str(base),
+        )
+    )
+    for answers in GITLAB_FOLDERS.values():
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            extra_context={**answers, "repository_layout": "monorepo", "cicd_platform": "gitlab"},
+            output_dir=str(root / "models"),
+        )
+    git("init", "-q", "-b", "main", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "two models", cwd=root)
+    git("clone", "-q", "--bare", str(root), str(base / "origin.git"), cwd=base)
+    git("remote", "add", "origin", str(base / "origin.git"), cwd=root)
+    git("fetch", "-q", "origin", cwd=root)
+    git("remote", "set-head", "origin", "main", cwd=root)
+    return root
+
+
+def gitlab_jobs(root, variables):
+    """The jobs gitlab-ci-local would run for this pipeline."""
+    result = gitlab_local(root, "--list-json", variables=variables)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {job["name"] for job in json.loads(result.stdout) if job["when"] != "never"}
+
+
+VALIDATE_JOBS = ("lint", "unit-tests", "bundle-validate")
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"models/fraud-detector/conf/thresholds.yml": "# tuned\n"}, ["fraud-detector"]),
+        ({"models/churn-model/README.md": "More.\n"}, ["churn-model"]),
+        ({"ci/template-drift.sh": "# shared\n"}, ["churn-model", "fraud-detector"]),
+        ({"README.md": "Only the root README.\n"}, []),
+    ],
+    ids=["one-model", "the-other-model", "shared-ci", "root-readme"],
+)
+def test_gitlab_merge_request_runs_only_the_touched_folders_jobs(
+    gitlab_monorepo, files, expected, request
+):
+    root = gitlab_monorepo
+    branch = f"gitlab-{request.node.callspec.id}"
+    change_on_branch(root, branch, files)
+    try:
+        jobs = gitlab_jobs(root, MERGE_REQUEST)
+    finally:
+        git("checkout", "-q", "main", cwd=root)
+    wanted = {f"{folder}:{job}" for folder in expected for job in VALIDATE_JOBS}
+    assert jobs == wanted | {"repository:lint"}
+
+
+def test_gitlab_folder_jobs_run_in_their_folder(gitlab_monorepo, tmp_path):
+    """Each folder's jobs run its own commands in its own folder, with its own resource group;
+    a rollback runs for the model named, and only from the branch that deploys the target."""
+    root = gitlab_monorepo
+    stand_ins = tmp_path / "bin"
+    stand_ins.mkdir()
+    log = tmp_path / "calls.log"
+    for tool in ("databricks", "curl", "python", "pre-commit", "pytest", "apt-get", "cruft"):
+        (stand_ins / tool).write_text(
+            f'#!/bin/sh\necho "$(basename "$PWD") {tool}${{*:+ $*}}" >> "{log}"\n'
+        )
+        (stand_ins / tool).chmod(0o755)
+    preview = yaml.safe_load(gitlab_local(root, "--preview").stdout)
+    for folder in GITLAB_FOLDERS:
+        package = folder.replace("-", "_")
+        for target in ("staging", "prod"):
+            job = preview[f"{folder}:deploy-{target}"]
+            assert (
+                job["resource_group"]
+                == preview[f"{folder}:rollback-{target}"]["resource_group"]
+                == f"{folder}-{target}"
+            )
+            log.unlink(missing_ok=True)
+            result = gitlab_local(
+                root,
+                f"{folder}:deploy-{target}",
+                "--force-shell-executor",
+                path=stand_ins,
+            )
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+            calls = log.read_text().splitlines()
+            assert f"{folder} python -m {package} doctor --target {target}" in calls, calls
+            assert f"{folder} databricks bundle deploy -t {target}" in calls, calls
+        log.unlink(missing_ok=True)
+        result = gitlab_local(
+            root, f"{folder}:unit-tests", "--force-shell-executor", path=stand_ins
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert f"{folder} pytest" in log.read_text().splitlines()
+    rollback = {
+        "CI_PIPELINE_SOURCE": "web",
+        "MANUAL_TASK": "rollback",
+        "ROLLBACK_MODEL": "fraud-detector",
+        "ROLLBACK_TARGET": "staging",
+        "CI_COMMIT_BRANCH": "main",
+    }
+    assert gitlab_jobs(root, rollback) == {"fraud-detector:rollback-staging"}
+    assert gitlab_jobs(root, {**rollback, "ROLLBACK_TARGET": "prod"}) == set()
+    release = {**rollback, "ROLLBACK_TARGET": "prod", "CI_COMMIT_BRANCH": "release"}
+    assert gitlab_jobs(root, release) == {"fraud-detector:rollback-prod"}
+
+
+@pytest.mark.slow
+def test_gitlab_lint_jobs_pass_with_the_repositorys_hooks(gitlab_monorepo):
+    """Each folder's lint job and the repository's, as written (pre-commit itself from the
+    template's tooling): the GitLab CI files, fragments included, match GitLab's schema."""
+    root = gitlab_monorepo
+    preview = yaml.safe_load(gitlab_local(root, "--preview").stdout)
+    environment = {
+        **os.environ,
+        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
+    }
+    for job in [f"{folder}:lint" for folder in GITLAB_FOLDERS] + ["repository:lint"]:
+        [install, command] = preview[job]["script"]
+        assert install.startswith("python -m pip install"), install
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", command],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert result.returncode == 0, job + result.stdout[-3000:] + result.stderr[-2000:]
+        assert "Failed" not in result.stdout, result.stdout
+        [schema] = [line for line in result.stdout.splitlines() if "GitLab CI files match" in line]
+        assert schema.endswith("Passed"), schema  # the folder's ci/gitlab.yml, or the root's
+
+
+def test_a_gitlab_model_folder_trades_its_pipeline_for_jobs_the_root_includes(
+    gitlab_monorepo, tmp_path
+):
+    """Against a standalone render of the same answers: the folder has ci/gitlab.yml instead of
+    .gitlab-ci.yml and the lint files, another README, and nothing else differs. The root's hooks
+    are the standalone project's, with the same pins."""
+    root = gitlab_monorepo
+
+    def listed(folder):
+        return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+    for name, answers in GITLAB_FOLDERS.items():
+        standalone = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                extra_context={**answers, "cicd_platform": "gitlab"},
+                output_dir=str(tmp_path / name),
+            )
+        )
+        folder = root / "models" / name
+        assert listed(standalone) - listed(folder) == {".gitlab-ci.yml"} | STANDALONE_ONLY
+        assert listed(folder) - listed(standalone) == {"ci/gitlab.yml"}
+        differ = {
+            p
+            for p in listed(folder) & listed(standalone)
+            if (folder / p).read_bytes() != (standalone / p).read_bytes()
+        }
+        assert differ == {"README.md"}, differ
+
+    def pins(config):
+        [repo] = config["repos"]
+        return {hook["id"]: hook.get("additional_dependencies") for hook in repo["hooks"]}
+
+    ours = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())
+    theirs = yaml.safe_load((standalone / ".pre-commit-config.yaml").read_text())
+    assert pins(ours) == pins(theirs)
+    assert yaml.safe_load((root / ".yamllint.yml").read_text()) == yaml.safe_load(
+        (standalone / ".yamllint.yml").read_text()
+    )
