@@ -115,6 +115,7 @@ def model_folders_beside(answers):
 SKELETON_CI_FILES = {
     "github_actions": ".github/workflows/models.yml",
     "gitlab": ".gitlab-ci.yml",
+    "azure_devops": "azure-pipelines.yml",
 }
 
 

@@ -55,8 +55,6 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # as line breaks (U+0085, U+2028, U+2029) or refuses (U+FEFF, U+FFFE, U+FFFF), and lone surrogates
 # (bytes of an answer that were not UTF-8).
 NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
-# The CI platforms the monorepo skeleton serves.
-MONOREPO_PLATFORMS = ("github_actions", "gitlab")
 # The bundle resolves `${...}` anywhere in its files, including the variable defaults answers go to.
 BUNDLE_REFERENCE = "${"
 
@@ -338,17 +336,6 @@ def check_project_name(check):
     )
 
 
-def check_layout(check):
-    # The monorepo skeleton (monorepo/ in the template) serves GitHub Actions and GitLab so far.
-    check.require(
-        check.answers.get("repository_layout", "standalone") == "standalone"
-        or check["cicd_platform"] in MONOREPO_PLATFORMS,
-        "repository_layout",
-        f"is not served on cicd_platform={show(check['cicd_platform'])} yet",
-        "standalone, or a monorepo on " + " or ".join(MONOREPO_PLATFORMS),
-    )
-
-
 def check_repository_platform(check, platform):
     """In a monorepo, `platform` is the CI platform the repository's own CI files are for (None
     when not known): a model folder's CI must be for the same one."""
@@ -407,7 +394,6 @@ def check(answers, neighbours=(), repository_platform=None):
         "is the same as default_branch",
         "a separate branch that moves only on release",
     )
-    check_layout(findings)
     check_neighbours(findings, neighbours)
     check_repository_platform(findings, repository_platform)
     return findings

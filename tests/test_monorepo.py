@@ -21,8 +21,16 @@ import yaml
 from cookiecutter.main import cookiecutter
 from test_bring_your_own_model import BYOM_VARIANTS
 from test_bring_your_own_model import monorepo as monorepo  # a fixture, shared
-from test_ci import gitlab_local, run_actionlint, run_zizmor
-from test_generated_project import GIT_IDENTITY
+from test_ci import (
+    azure_script,
+    azure_stages,
+    azure_steps,
+    gitlab_local,
+    load_yaml,
+    run_actionlint,
+    run_zizmor,
+)
+from test_generated_project import GIT_IDENTITY, shell_blocks
 from test_upgrade import assert_clean_update, cruft
 from variants import TEMPLATE, copy_working_tree
 
@@ -30,6 +38,17 @@ COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
 # What the skeleton's CI files and pre-commit hooks take over from a model folder.
 STANDALONE_ONLY = {".pre-commit-config.yaml", ".yamllint.yml"}
+# What the tools the tests run leave behind in a folder (git ignores them).
+LEFT_BY_TOOLS = (".ruff_cache", "__pycache__", ".pytest_cache")
+
+
+def listed(root):
+    """The files under `root`, relative, without what the tools leave behind."""
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not set(p.relative_to(root).parts) & set(LEFT_BY_TOOLS)
+    }
 
 
 def git(*arguments, cwd):
@@ -101,9 +120,6 @@ def test_a_model_folder_is_a_standalone_render_without_its_ci(monorepo, baked):
         standalone = Path(baked(BYOM_VARIANTS[kind]).project_path)
         assert answers["cicd_platform"] == "github_actions"
 
-        def listed(root):
-            return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-
         dropped = listed(standalone) - listed(rendered)
         assert {p for p in dropped if not p.startswith(".github/")} == STANDALONE_ONLY
         assert any(p.startswith(".github/workflows/") for p in dropped)
@@ -154,20 +170,6 @@ def test_a_second_folder_with_a_taken_name_is_refused(monorepo, taken, tmp_path)
     assert rerun.startswith("Run again with your answers: cookiecutter --no-input"), rerun
     assert "Traceback" not in result.stdout + result.stderr
     assert sorted(p.name for p in output.iterdir()) == before
-
-
-def test_a_monorepo_folder_on_azure_devops_is_refused_for_now(tmp_path):
-    result = subprocess.run(
-        [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "-o", str(tmp_path)]
-        + ["repository_layout=monorepo", "cicd_platform=azure_devops"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 1
-    assert result.stderr.startswith(
-        'ERROR: repository_layout="monorepo" is not served on cicd_platform="azure_devops" yet'
-    ), result.stderr
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_folder_for_another_platform_than_the_repositorys_is_refused(gitlab_monorepo):
@@ -286,6 +288,15 @@ def test_pre_commit_runs_on_one_folder_as_ci_runs_it(monorepo):
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         assert "ruff check" in result.stdout and "Passed" in result.stdout, result.stdout
+    # The last line of a folder's quickstart runs the same hooks from inside the folder.
+    folder = root / folders(root)[0]
+    quickstart = shell_blocks((folder / "README.md").read_text(), "## Quickstart on a laptop")
+    assert quickstart[-1].startswith("pre-commit run --files $(git ls-files .)"), quickstart[-1]
+    result = subprocess.run(
+        ["bash", "-c", quickstart[-1]], cwd=folder, capture_output=True, text=True, env=environment
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "ruff check" in result.stdout and "Passed" in result.stdout, result.stdout
     repository = step(
         workflow(root, "models.yml")["jobs"]["repository"],
         "Every hook on the files outside models/",
@@ -580,9 +591,6 @@ def test_a_gitlab_model_folder_trades_its_pipeline_for_jobs_the_root_includes(
     are the standalone project's, with the same pins."""
     root = gitlab_monorepo
 
-    def listed(folder):
-        return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-
     for name, answers in GITLAB_FOLDERS.items():
         standalone = Path(
             cookiecutter(
@@ -612,3 +620,190 @@ def test_a_gitlab_model_folder_trades_its_pipeline_for_jobs_the_root_includes(
     assert yaml.safe_load((root / ".yamllint.yml").read_text()) == yaml.safe_load(
         (standalone / ".yamllint.yml").read_text()
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Azure DevOps: one pipeline per model folder (path filters on the folder and the shared files),
+# and the repository's own pipeline. Azure has no local runner: the stage conditions stay within
+# test_ci's documented patterns, and the path filters are plain folder and file prefixes, whose
+# meaning (a changed file matches a filter equal to it or to a folder above it) is the documented
+# one (learn.microsoft.com/azure/devops/pipelines/repos/azure-repos-git#paths).
+
+AZURE_FOLDERS = {
+    "churn-model": {"cloud": "azure"},
+    "fraud-detector": {
+        "project_name": "Fraud Detector",
+        "cloud": "aws",
+        "include_feature_store": "no",
+        "include_monitoring": "no",
+        "problem_type": "regression",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def azure_monorepo(tmp_path_factory):
+    root = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            directory="monorepo",
+            no_input=True,
+            extra_context={"cicd_platform": "azure_devops"},
+            output_dir=str(tmp_path_factory.mktemp("azure-monorepo")),
+        )
+    )
+    for answers in AZURE_FOLDERS.values():
+        extra = {**answers, "repository_layout": "monorepo", "cicd_platform": "azure_devops"}
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=extra, output_dir=str(root / "models")
+        )
+    return root
+
+
+def path_filter_selects(filters, changed):
+    assert not any(set("*?[") & set(f) for f in filters), "plain prefixes only: " + str(filters)
+    return any(
+        path == f or path.startswith(f.rstrip("/") + "/") for path in changed for f in filters
+    )
+
+
+@pytest.mark.parametrize(
+    ("changed", "expected"),
+    [
+        (["models/fraud-detector/conf/thresholds.yml"], ["fraud-detector"]),
+        (["models/churn-model/src/churn_model/model/features.py"], ["churn-model"]),
+        (["ci/template-drift.sh"], ["churn-model", "fraud-detector"]),
+        ([".pre-commit-config.yaml"], ["churn-model", "fraud-detector"]),
+        (["README.md", "azure-pipelines.yml"], []),
+        (["models/churn-model-old/README.md"], []),
+    ],
+    ids=["one-model", "the-other-model", "shared-ci", "shared-lint", "root-only", "a-lookalike"],
+)
+def test_azure_runs_only_the_pipelines_of_the_touched_folders(azure_monorepo, changed, expected):
+    for event in ("pr", "trigger"):
+        selected = [
+            folder
+            for folder in AZURE_FOLDERS
+            if path_filter_selects(
+                load_yaml(azure_monorepo / "models" / folder / "azure-pipelines.yml")[event][
+                    "paths"
+                ]["include"],
+                changed,
+            )
+        ]
+        assert selected == expected, event
+
+
+def test_azure_folder_pipelines_run_in_their_folder_with_their_own_environments(azure_monorepo):
+    for folder, answers in AZURE_FOLDERS.items():
+        config = load_yaml(azure_monorepo / "models" / folder / "azure-pipelines.yml")
+        assert "schedules" not in config  # the repository's pipeline checks drift weekly
+        assert "tags" not in config["trigger"]  # prod from the release branch only
+        main, release = "refs/heads/main", "refs/heads/release"
+        for reason, branch, parameters, stages in [
+            ("PullRequest", "refs/pull/1/merge", {}, {"validate"}),
+            ("IndividualCI", main, {}, {"deploy_staging"}),
+            ("IndividualCI", release, {}, {"deploy_prod"}),
+            ("IndividualCI", "refs/tags/v1.0.0", {}, set()),
+            ("Manual", release, {"task": "rollback", "rollbackTarget": "prod"}, {"rollback"}),
+        ]:
+            assert azure_stages(config, reason, branch, **parameters) == stages, (folder, reason)
+        stages = {stage["stage"]: stage for stage in config["stages"]}
+        for name, environment in (
+            ("deploy_staging", f"{folder}-staging"),
+            ("deploy_prod", f"{folder}-prod"),
+            ("rollback", f"{folder}-${{{{ parameters.rollbackTarget }}}}"),
+        ):
+            (job,) = stages[name]["jobs"]
+            assert job["environment"] == environment, name
+        in_folder = []
+        for stage in config["stages"]:
+            for job in stage["jobs"]:
+                for step in azure_steps(job):
+                    script = azure_script(step) or ""
+                    if script.startswith("git ls-files"):
+                        assert f"-- models/{folder} |" in script and "pre-commit run" in script
+                    elif '"pre-commit==' in script or '"cruft==' in script:
+                        continue  # a tool, installed wherever the job starts
+                    elif any(word in script for word in ("pip install", "pytest", "databricks b")):
+                        where = step.get("workingDirectory") or step.get("inputs", {}).get(
+                            "workingDirectory"
+                        )
+                        in_folder.append((script.splitlines()[0], where))
+        assert in_folder and all(where == f"models/{folder}" for _, where in in_folder), in_folder
+        if answers["cloud"] == "azure":
+            assert any(
+                step.get("task") == "AzureCLI@2"
+                for job in stages["deploy_prod"]["jobs"]
+                for step in azure_steps(job)
+            )
+
+
+def test_the_azure_repository_pipeline_lints_its_files_and_checks_drift(azure_monorepo):
+    config = load_yaml(azure_monorepo / "azure-pipelines.yml")
+    assert config["trigger"] == "none"
+    assert azure_stages(config, "PullRequest", "refs/pull/1/merge") == {"lint"}
+    assert azure_stages(config, "Schedule", "refs/heads/main") == {"template_drift"}
+    assert azure_stages(config, "Manual", "refs/heads/main") == {"template_drift"}
+    assert azure_stages(config, "IndividualCI", "refs/heads/main") == set()
+
+
+def test_an_azure_model_folder_keeps_its_pipeline_but_not_its_lint_files(azure_monorepo, tmp_path):
+    for name, answers in AZURE_FOLDERS.items():
+        standalone = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                extra_context={**answers, "cicd_platform": "azure_devops"},
+                output_dir=str(tmp_path / name),
+            )
+        )
+        folder = azure_monorepo / "models" / name
+
+        assert listed(standalone) - listed(folder) == STANDALONE_ONLY
+        assert listed(folder) <= listed(standalone)
+        differ = {
+            p for p in listed(folder) if (folder / p).read_bytes() != (standalone / p).read_bytes()
+        }
+        assert differ == {"README.md", "azure-pipelines.yml"}, differ
+
+
+@pytest.mark.slow
+def test_azure_pipelines_pass_the_repositorys_hooks(azure_monorepo):
+    """The repository's hooks on a folder's files and on its own (the Azure schema included),
+    with the commands the pipelines run."""
+    root = azure_monorepo
+    git("init", "-q", "-b", "main", cwd=root)
+    git("add", "-A", cwd=root)
+    environment = {
+        **os.environ,
+        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
+    }
+    commands = []
+    for folder in AZURE_FOLDERS:
+        config = load_yaml(root / "models" / folder / "azure-pipelines.yml")
+        [validate] = [s for s in config["stages"] if s["stage"] == "validate"]
+        [lint] = [j for j in validate["jobs"] if j["job"] == "lint"]
+        commands += [
+            azure_script(s) for s in lint["steps"] if "pre-commit run" in (azure_script(s) or "")
+        ]
+    config = load_yaml(root / "azure-pipelines.yml")
+    [lint] = [s for s in config["stages"] if s["stage"] == "lint"]
+    commands += [
+        azure_script(s)
+        for s in lint["jobs"][0]["steps"]
+        if "pre-commit run" in (azure_script(s) or "")
+    ]
+    assert len(commands) == 3, commands
+    for command in commands:
+        result = subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", command],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
+        assert result.returncode == 0, command + result.stdout[-3000:] + result.stderr[-2000:]
+        [schema] = [line for line in result.stdout.splitlines() if "Azure Pipelines files" in line]
+        assert schema.endswith("Passed"), schema

@@ -15,6 +15,7 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 PLATFORM_PATHS = {
     "github_actions": [".github", "ci/changed_models.py"],
     "gitlab": [".gitlab-ci.yml"],
+    "azure_devops": ["azure-pipelines.yml"],
 }
 
 
