@@ -31,7 +31,13 @@ from test_ci import (
     run_zizmor,
 )
 from test_generated_project import GIT_IDENTITY, shell_blocks
-from test_upgrade import assert_clean_update, cruft
+from test_upgrade import (
+    assert_clean_update,
+    checked,
+    cruft,
+    make_template_repo,
+    previous_release,
+)
 from variants import TEMPLATE, copy_working_tree
 
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
@@ -312,11 +318,18 @@ def test_pre_commit_runs_on_one_folder_as_ci_runs_it(monorepo):
     assert "zizmor" in result.stdout, result.stdout
 
 
-def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
-    """Created with cruft from one template commit, upgraded to the next: the root's update
-    leaves models/ alone, each folder's update changes that folder only, nothing conflicts, and
-    a team's edit of its model survives. (0.2.0 is the first release with a monorepo; from the
-    next one on, this starts from the previous release.)"""
+def upgrade_templates(tmp_path, tmp_path_factory):
+    """(template repository, old commit, new commit, how the old one was chosen): the previous
+    release and the working tree when that release had the monorepo; until then (0.2.0 is the
+    first with it) the working tree and a next commit that changes one file of the skeleton and
+    one of a model folder."""
+    base, how = previous_release()
+    released = subprocess.run(
+        ["git", "cat-file", "-e", f"{base}:monorepo/cookiecutter.json"], cwd=TEMPLATE
+    )
+    if released.returncode == 0:
+        template, old, new = make_template_repo(tmp_path_factory, checked(base, how))
+        return template, old, new, how
     template = tmp_path / "template"
     template.mkdir()
     git("init", "-q", "-b", "main", cwd=template)
@@ -324,15 +337,27 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
     git("add", "-A", cwd=template)
     git("commit", "-q", "-m", "this release", cwd=template)
     old = git("rev-parse", "HEAD", cwd=template).strip()
-    skeleton_file = (
-        template / "monorepo" / "{{cookiecutter.repo_slug}}" / "ci" / "changed_models.py"
-    )
-    folder_file = template / "{{cookiecutter.project_slug}}" / "ci" / "template-drift.sh"
-    for path in (skeleton_file, folder_file):
+    for path in (
+        template / "monorepo" / "{{cookiecutter.repo_slug}}" / "ci" / "template-drift.sh",
+        template / "{{cookiecutter.project_slug}}" / "ci" / "template-drift.sh",
+    ):
         path.write_text(path.read_text() + "# next release\n")
     git("commit", "-q", "-am", "next release", cwd=template)
-    new = git("rev-parse", "HEAD", cwd=template).strip()
+    return template, old, git("rev-parse", "HEAD", cwd=template).strip(), "the working tree"
 
+
+def changed_paths(root):
+    return sorted(line[3:] for line in git("status", "--porcelain", cwd=root).splitlines())
+
+
+@pytest.mark.parametrize("platform", ["github_actions", "gitlab", "azure_devops"])
+def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(
+    tmp_path, tmp_path_factory, platform
+):
+    """Created with cruft at the older commit, upgraded to the newer: the root's update leaves
+    models/ alone, each folder's update changes that folder only, nothing conflicts, each is then
+    up to date, and a team's edit of its model survives."""
+    template, old, new, how = upgrade_templates(tmp_path, tmp_path_factory)
     work = tmp_path / "work"
     work.mkdir()
     created = cruft(
@@ -343,16 +368,16 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
         "--no-input",
         "--directory",
         "monorepo",
+        "--extra-context",
+        json.dumps({"cicd_platform": platform}),
         cwd=work,
     )
     assert created.returncode == 0, created.stdout + created.stderr
     (root,) = work.iterdir()
-    second = {
-        "project_name": "Fraud Detector",
-        "problem_type": "regression",
-        "include_feature_store": "no",
-    }
+    second = {"project_name": "Fraud Detector", "problem_type": "regression"}
+    second["include_feature_store"] = "no"
     for answers in ({}, second):
+        answers = {**answers, "repository_layout": "monorepo", "cicd_platform": platform}
         created = cruft(
             "create",
             str(template),
@@ -362,13 +387,11 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
             "--output-dir",
             "models",
             "--extra-context",
-            json.dumps({**answers, "repository_layout": "monorepo"}),
+            json.dumps(answers),
             cwd=root,
         )
         assert created.returncode == 0, created.stdout + created.stderr
-    team_file = (
-        root / "models" / "fraud-detector" / "src" / "fraud_detector" / "model" / "features.py"
-    )
+    team_file = root / "models/fraud-detector/src/fraud_detector/model/features.py"
     team_line = "\n# Team edit: a new feature next sprint.\n"
     team_file.write_text(team_file.read_text() + team_line)
     git("init", "-q", "-b", "main", cwd=root)
@@ -376,21 +399,25 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(tmp_path):
     git("commit", "-q", "-m", "two models", cwd=root)
 
     updated = cruft("update", "--checkout", new, "--skip-apply-ask", cwd=root)
-    assert updated.returncode == 0, updated.stdout + updated.stderr
-    changed = git("status", "--porcelain", cwd=root).split("\n")
-    assert sorted(line[3:] for line in changed if line) == [".cruft.json", "ci/changed_models.py"]
-    git("commit", "-q", "-am", "skeleton update", cwd=root)
+    assert updated.returncode == 0, how + updated.stdout + updated.stderr
+    changed = changed_paths(root)
+    assert ".cruft.json" in changed, changed
+    assert not [path for path in changed if path.startswith("models/")], changed
+    synthetic = how == "the working tree"  # whose next commit changes these two files
+    assert not synthetic or "ci/template-drift.sh" in changed, changed
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "skeleton update", cwd=root)
     for folder in ("churn-model", "fraud-detector"):
         updated = cruft(
             "update", "--checkout", new, "--skip-apply-ask", cwd=root / "models" / folder
         )
-        assert updated.returncode == 0, updated.stdout + updated.stderr
-        changed = git("status", "--porcelain", cwd=root).split("\n")
-        assert sorted(line[3:] for line in changed if line) == [
-            f"models/{folder}/.cruft.json",
-            f"models/{folder}/ci/template-drift.sh",
-        ]
-        git("commit", "-q", "-am", f"{folder} update", cwd=root)
+        assert updated.returncode == 0, how + updated.stdout + updated.stderr
+        changed = changed_paths(root)
+        assert f"models/{folder}/.cruft.json" in changed, changed
+        assert all(path.startswith(f"models/{folder}/") for path in changed), changed
+        assert not synthetic or f"models/{folder}/ci/template-drift.sh" in changed, changed
+        git("add", "-A", cwd=root)
+        git("commit", "-q", "-m", f"{folder} update", cwd=root)
     assert_clean_update(root)
     assert team_file.read_text().endswith(team_line)
     for where in (root, root / "models" / "churn-model", root / "models" / "fraud-detector"):
