@@ -423,6 +423,27 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(
     for where in (root, root / "models" / "churn-model", root / "models" / "fraud-detector"):
         assert cruft("check", "--checkout", new, cwd=where).returncode == 0, where
 
+    # The weekly drift check of the whole repository, as its CI runs it: each folder's script,
+    # then the skeleton's, against the template's release branch.
+    git("branch", "-f", "release", new, cwd=template)
+    environment = {**os.environ, "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}"}
+    drift = subprocess.run(
+        ["sh", "ci/template-drift.sh"], cwd=root, capture_output=True, text=True, env=environment
+    )
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    for heading in ("== models/churn-model", "== models/fraud-detector", "== repository skeleton"):
+        assert heading in drift.stdout, drift.stdout
+    assert drift.stdout.count(f"comparing this project with {template} at 'release'") == 3
+    # A newer release: every part is behind it, and the check fails.
+    notes = template / "CHANGELOG.md"
+    notes.write_text(notes.read_text() + "\n- a later release\n")
+    git("commit", "-q", "-am", "a later release", cwd=template)
+    git("branch", "-f", "release", "HEAD", cwd=template)
+    drift = subprocess.run(
+        ["sh", "ci/template-drift.sh"], cwd=root, capture_output=True, text=True, env=environment
+    )
+    assert drift.returncode != 0, drift.stdout + drift.stderr
+
 
 def test_the_skeleton_refuses_bad_answers_in_one_line_each(tmp_path):
     result = subprocess.run(
