@@ -110,24 +110,23 @@ def model_folders_beside(answers):
     return found
 
 
-# The monorepo skeleton's CI file of each platform, relative to the repository root (the parent
-# of `models/`).
-SKELETON_CI_FILES = {
-    "github_actions": ".github/workflows/models.yml",
-    "gitlab": ".gitlab-ci.yml",
-    "azure_devops": "azure-pipelines.yml",
-}
+# The answers a monorepo's model folders must share with it, rendered by the skeleton beside
+# `models/` (and passed to `cruft create --extra-context-file` by its README).
+REPOSITORY_ANSWERS = "ci/model-answers.json"
 
 
-def repository_platform(answers):
-    """The CI platform of the monorepo a model folder is rendered into, from the skeleton's CI
-    file beside `models/`; None when that is not known (not a monorepo's model folder, or no
-    skeleton there: `cruft update` renders into a temporary folder)."""
+def repository_answers(answers):
+    """{question: answer} every model folder of the monorepo this one is rendered into must
+    give (its CI platform and branches); {} when that is not known (not a monorepo's model folder,
+    or no skeleton there: `cruft update` renders into a temporary folder)."""
     if answers.get("repository_layout") != "monorepo" or not answers.get("_output_dir"):
-        return None
-    root = Path(answers["_output_dir"]).parent
-    found = [name for name, path in SKELETON_CI_FILES.items() if (root / path).is_file()]
-    return found[0] if len(found) == 1 else None
+        return {}
+    path = Path(answers["_output_dir"]).parent / REPOSITORY_ANSWERS
+    try:
+        shared = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {key: value for key, value in shared.items() if isinstance(value, str)}
 
 
 @pass_environment
@@ -136,13 +135,13 @@ def answer_findings(environment, answers):
 
     The pre-generation hook renders this after cookiecutter has added `_output_dir` to the
     answers, so a monorepo's model folder is checked against the folders beside it and the
-    repository's CI platform here. The answers were rendered before that was known; cookiecutter
+    answers the repository shares (`ci/model-answers.json`) here. The answers were rendered before that was known; cookiecutter
     has created only the (empty) project folder since, so a refusal here removes it and stops
     like `project_folder` does."""
     neighbours = model_folders_beside(answers)
-    platform = repository_platform(answers)
-    findings = check(answers, neighbours, platform)
-    if (neighbours or platform) and findings.errors:
+    shared = repository_answers(answers)
+    findings = check(answers, neighbours, shared)
+    if (neighbours or shared) and findings.errors:
         folder = Path(answers["_output_dir"]) / answers["project_slug"]
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

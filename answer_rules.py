@@ -336,15 +336,17 @@ def check_project_name(check):
     )
 
 
-def check_repository_platform(check, platform):
-    """In a monorepo, `platform` is the CI platform the repository's own CI files are for (None
-    when not known): a model folder's CI must be for the same one."""
-    check.require(
-        platform is None or check["cicd_platform"] == platform,
-        "cicd_platform",
-        f"is not the CI platform of the repository ({platform}, from its CI files)",
-        f"cicd_platform={platform}",
-    )
+def check_repository_answers(check, shared):
+    """In a monorepo, `shared` holds the answers its model folders must share with it (its CI
+    platform and branches): the repository's CI serves the folder on that platform and branches."""
+    for question, value in shared.items():
+        if question in check.answers:
+            check.require(
+                check[question] == value,
+                question,
+                f"is not this repository's ({show(value)}, in ci/model-answers.json)",
+                f"{question}={value}, or cruft create --extra-context-file ci/model-answers.json",
+            )
 
 
 def check_neighbours(check, neighbours):
@@ -366,7 +368,7 @@ def check_neighbours(check, neighbours):
         )
 
 
-def check(answers, neighbours=(), repository_platform=None):
+def check(answers, neighbours=(), shared=None):
     """Apply every rule to `answers` (the cookiecutter context's answers); return the Findings."""
     findings = Findings(answers)
     check_every_answer(findings)
@@ -395,5 +397,5 @@ def check(answers, neighbours=(), repository_platform=None):
         "a separate branch that moves only on release",
     )
     check_neighbours(findings, neighbours)
-    check_repository_platform(findings, repository_platform)
+    check_repository_answers(findings, shared or {})
     return findings

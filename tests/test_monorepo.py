@@ -178,21 +178,39 @@ def test_a_second_folder_with_a_taken_name_is_refused(monorepo, taken, tmp_path)
     assert sorted(p.name for p in output.iterdir()) == before
 
 
-def test_a_folder_for_another_platform_than_the_repositorys_is_refused(gitlab_monorepo):
+@pytest.mark.parametrize(
+    ("answer", "line"),
+    [
+        (
+            "cicd_platform=github_actions",
+            'ERROR: cicd_platform="github_actions" is not this repository\'s ("gitlab", in'
+            " ci/model-answers.json) (expected cicd_platform=gitlab, or cruft create"
+            " --extra-context-file ci/model-answers.json)",
+        ),
+        (
+            "release_branch=prod",
+            'ERROR: release_branch="prod" is not this repository\'s ("release", in'
+            " ci/model-answers.json) (expected release_branch=release, or cruft create"
+            " --extra-context-file ci/model-answers.json)",
+        ),
+    ],
+    ids=["platform", "branch"],
+)
+def test_a_folder_that_does_not_share_the_repositorys_answers_is_refused(
+    gitlab_monorepo, answer, line
+):
     root = gitlab_monorepo
     before = sorted(p.name for p in (root / "models").iterdir())
     result = subprocess.run(
         [str(COOKIECUTTER), "--no-input", str(TEMPLATE), "-o", "models"]
-        + ["repository_layout=monorepo", "project_name=Third Model"],
+        + ["repository_layout=monorepo", "cicd_platform=gitlab", answer, "project_name=Third"],
         cwd=root,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == (
-        'ERROR: cicd_platform="github_actions" is not the CI platform of the repository (gitlab,'
-        " from its CI files) (expected cicd_platform=gitlab)"
-    )
+    assert result.stderr.splitlines()[0] == line, result.stderr
+    assert "Traceback" not in result.stderr
     assert sorted(p.name for p in (root / "models").iterdir()) == before
 
 
@@ -374,10 +392,18 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(
     )
     assert created.returncode == 0, created.stdout + created.stderr
     (root,) = work.iterdir()
+    # The first folder as the skeleton's README adds one (its shared answers from a file, when
+    # the older commit has that file), the second with other options.
+    shared = root / "ci" / "model-answers.json"
+    if shared.is_file():
+        first = ["--extra-context-file", "ci/model-answers.json"]
+        shared_answers = json.loads(shared.read_text())
+    else:
+        shared_answers = {"repository_layout": "monorepo", "cicd_platform": platform}
+        first = ["--extra-context", json.dumps(shared_answers)]
     second = {"project_name": "Fraud Detector", "problem_type": "regression"}
     second["include_feature_store"] = "no"
-    for answers in ({}, second):
-        answers = {**answers, "repository_layout": "monorepo", "cicd_platform": platform}
+    for extra in (first, ["--extra-context", json.dumps({**shared_answers, **second})]):
         created = cruft(
             "create",
             str(template),
@@ -386,8 +412,7 @@ def test_cruft_updates_the_skeleton_and_each_folder_on_its_own(
             "--no-input",
             "--output-dir",
             "models",
-            "--extra-context",
-            json.dumps(answers),
+            *extra,
             cwd=root,
         )
         assert created.returncode == 0, created.stdout + created.stderr

@@ -31,7 +31,6 @@ def remove_unchosen(root):
 
 
 def print_next_steps():
-    extra = json.dumps({"repository_layout": "monorepo", "cicd_platform": ANSWERS["cicd_platform"]})
     print(
         f"""
 Created {ANSWERS["repo_slug"]} ({ANSWERS["repo_name"]}), a repository for many models.
@@ -39,7 +38,7 @@ Created {ANSWERS["repo_slug"]} ({ANSWERS["repo_name"]}), a repository for many m
 Next steps (README.md, "Add a model"):
   cd {ANSWERS["repo_slug"]}
   git init -q -b {shlex.quote(ANSWERS["default_branch"])} && git add -A && git commit -q -m "uc-mlops monorepo"
-  cruft create <template> --output-dir models --extra-context {shlex.quote(extra)}"""
+  cruft create <template> --output-dir models --extra-context-file ci/model-answers.json"""
     )
 
 
