@@ -269,6 +269,11 @@ def test_pushes_deploy_the_touched_folders_to_their_target(monorepo):
     assert rollback_group == "deploy-models/${{ inputs.model }}-${{ inputs.target }}"
     assert group == "deploy-${{ matrix.model.folder }}-${{ needs.changes.outputs.target }}"
     assert deploy["concurrency"]["cancel-in-progress"] is False
+    # Each job signs in to its folder's own workspace (databricks.yml), whatever the others use.
+    rollback_job = workflow(root, "rollback.yml")["jobs"]["rollback"]
+    for job in (deploy, rollback_job, models_yml["jobs"]["validate"]):
+        assert "DATABRICKS_HOST" not in job["env"], job["name"]
+        assert job["env"]["DATABRICKS_AUTH_TYPE"] == "github-oidc"
 
 
 def test_the_skeleton_workflows_pass_actionlint_and_zizmor(monorepo):
