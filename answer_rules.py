@@ -289,6 +289,18 @@ def check_branch(check, question):
     )
 
 
+def check_branches(check):
+    """Both branches valid, and two of them (the monorepo skeleton asks them too)."""
+    for question in ("default_branch", "release_branch"):
+        check_branch(check, question)
+    check.require(
+        check["release_branch"] != check["default_branch"],
+        "release_branch",
+        "is the same as default_branch",
+        "a separate branch that moves only on release",
+    )
+
+
 def check_project_folder(check):
     # Cookiecutter creates the project folder (with every missing parent) before the pre-generation
     # hook runs, so this rule must hold before that: answer_checks.py applies it while the answers
@@ -388,14 +400,7 @@ def check(answers, neighbours=(), shared=None):
     for question in ("reader_group", "developer_group"):
         check_group(findings, question)
     check_email(findings)
-    for question in ("default_branch", "release_branch"):
-        check_branch(findings, question)
-    findings.require(
-        findings["release_branch"] != findings["default_branch"],
-        "release_branch",
-        "is the same as default_branch",
-        "a separate branch that moves only on release",
-    )
+    check_branches(findings)
     check_neighbours(findings, neighbours)
     check_repository_answers(findings, shared or {})
     return findings

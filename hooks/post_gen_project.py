@@ -58,7 +58,7 @@ def remove_unchosen(root):
             if not (root / relative).exists():
                 # A stale table would silently ship files of unchosen options; fail loudly instead.
                 sys.exit(f"ERROR: post-generation table names {relative}, which the template lacks")
-            if ANSWERS.get(question, "standalone") != keep_when:
+            if ANSWERS[question] != keep_when:
                 unwanted.add(relative)
     # Deepest first, so a file inside an already removed folder is never looked for.
     for relative in sorted(unwanted, key=lambda p: p.count("/"), reverse=True):
@@ -87,7 +87,7 @@ def print_next_steps():
         "\n  git init -q && git add -A          # its own repository: pre-commit and CI read it"
     )
     ci = "README.md explains the one-time workspace and CI set-up."
-    if ANSWERS.get("repository_layout") == "monorepo":
+    if ANSWERS["repository_layout"] == "monorepo":
         git_init = ""  # the monorepo's work tree holds the folder already
         ci = (
             "The repository's README explains its CI: a pull request that touches this folder\n"

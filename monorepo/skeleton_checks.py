@@ -20,7 +20,7 @@ from answer_rules import (  # noqa: E402 (the path above first)
     DERIVED,
     SLUG,
     Findings,
-    check_branch,
+    check_branches,
     check_every_answer,
     check_text,
     escapes_output_folder,
@@ -42,14 +42,7 @@ def check(answers):
         "is not a valid repository folder name",
         "lower-case letters and digits in words joined by single hyphens, starting with a letter",
     )
-    for question in ("default_branch", "release_branch"):
-        check_branch(findings, question)
-    findings.require(
-        findings["release_branch"] != findings["default_branch"],
-        "release_branch",
-        "is the same as default_branch",
-        "a separate branch that moves only on release",
-    )
+    check_branches(findings)
     return findings
 
 

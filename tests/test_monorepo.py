@@ -57,6 +57,32 @@ def listed(root):
     }
 
 
+def against_standalone(folder, standalone):
+    """(files only the standalone render has, files only the folder has, shared files whose
+    bytes differ)."""
+    ours, theirs = listed(folder), listed(standalone)
+    differ = {
+        p for p in ours & theirs if (folder / p).read_bytes() != (standalone / p).read_bytes()
+    }
+    return theirs - ours, ours - theirs, differ
+
+
+def standalone_render(answers, where):
+    """A standalone render of a model folder's answers."""
+    return Path(
+        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(where))
+    )
+
+
+def pre_commit_environment():
+    """pre-commit from the template's tooling, with the hook environments the suite caches."""
+    return {
+        **os.environ,
+        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
+        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
+    }
+
+
 def git(*arguments, cwd):
     return subprocess.run(
         ["git", *arguments],
@@ -126,15 +152,10 @@ def test_a_model_folder_is_a_standalone_render_without_its_ci(monorepo, baked):
         standalone = Path(baked(BYOM_VARIANTS[kind]).project_path)
         assert answers["cicd_platform"] == "github_actions"
 
-        dropped = listed(standalone) - listed(rendered)
+        dropped, added, differ = against_standalone(rendered, standalone)
         assert {p for p in dropped if not p.startswith(".github/")} == STANDALONE_ONLY
         assert any(p.startswith(".github/workflows/") for p in dropped)
-        assert listed(rendered) <= listed(standalone)
-        differ = {
-            p
-            for p in listed(rendered)
-            if (rendered / p).read_bytes() != (standalone / p).read_bytes()
-        }
+        assert added == set()
         assert differ == {"README.md"}, differ
 
 
@@ -302,11 +323,7 @@ def test_pre_commit_runs_on_one_folder_as_ci_runs_it(monorepo):
     root, _ = monorepo
     validate = workflow(root, "models.yml")["jobs"]["validate"]
     command = step(validate, "pre-commit on this folder's files")["run"]
-    environment = {
-        **os.environ,
-        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
-        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
-    }
+    environment = pre_commit_environment()
     for folder in folders(root):
         result = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
@@ -640,11 +657,7 @@ def test_gitlab_lint_jobs_pass_with_the_repositorys_hooks(gitlab_monorepo):
     template's tooling): the GitLab CI files, fragments included, match GitLab's schema."""
     root = gitlab_monorepo
     preview = yaml.safe_load(gitlab_local(root, "--preview").stdout)
-    environment = {
-        **os.environ,
-        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
-        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
-    }
+    environment = pre_commit_environment()
     for job in [f"{folder}:lint" for folder in GITLAB_FOLDERS] + ["repository:lint"]:
         [install, command] = preview[job]["script"]
         assert install.startswith("python -m pip install"), install
@@ -670,22 +683,10 @@ def test_a_gitlab_model_folder_trades_its_pipeline_for_jobs_the_root_includes(
     root = gitlab_monorepo
 
     for name, answers in GITLAB_FOLDERS.items():
-        standalone = Path(
-            cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                extra_context={**answers, "cicd_platform": "gitlab"},
-                output_dir=str(tmp_path / name),
-            )
-        )
-        folder = root / "models" / name
-        assert listed(standalone) - listed(folder) == {".gitlab-ci.yml"} | STANDALONE_ONLY
-        assert listed(folder) - listed(standalone) == {"ci/gitlab.yml"}
-        differ = {
-            p
-            for p in listed(folder) & listed(standalone)
-            if (folder / p).read_bytes() != (standalone / p).read_bytes()
-        }
+        standalone = standalone_render({**answers, "cicd_platform": "gitlab"}, tmp_path / name)
+        dropped, added, differ = against_standalone(root / "models" / name, standalone)
+        assert dropped == {".gitlab-ci.yml"} | STANDALONE_ONLY
+        assert added == {"ci/gitlab.yml"}
         assert differ == {"README.md"}, differ
 
     def pins(config):
@@ -828,21 +829,12 @@ def test_the_azure_repository_pipeline_lints_its_files_and_checks_drift(azure_mo
 
 def test_an_azure_model_folder_keeps_its_pipeline_but_not_its_lint_files(azure_monorepo, tmp_path):
     for name, answers in AZURE_FOLDERS.items():
-        standalone = Path(
-            cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                extra_context={**answers, "cicd_platform": "azure_devops"},
-                output_dir=str(tmp_path / name),
-            )
+        standalone = standalone_render(
+            {**answers, "cicd_platform": "azure_devops"}, tmp_path / name
         )
-        folder = azure_monorepo / "models" / name
-
-        assert listed(standalone) - listed(folder) == STANDALONE_ONLY
-        assert listed(folder) <= listed(standalone)
-        differ = {
-            p for p in listed(folder) if (folder / p).read_bytes() != (standalone / p).read_bytes()
-        }
+        dropped, added, differ = against_standalone(azure_monorepo / "models" / name, standalone)
+        assert dropped == STANDALONE_ONLY
+        assert added == set()
         assert differ == {"README.md", "azure-pipelines.yml"}, differ
 
 
@@ -853,11 +845,7 @@ def test_azure_pipelines_pass_the_repositorys_hooks(azure_monorepo):
     root = azure_monorepo
     git("init", "-q", "-b", "main", cwd=root)
     git("add", "-A", cwd=root)
-    environment = {
-        **os.environ,
-        "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
-        "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
-    }
+    environment = pre_commit_environment()
     commands = []
     for folder in AZURE_FOLDERS:
         config = load_yaml(root / "models" / folder / "azure-pipelines.yml")
