@@ -74,13 +74,31 @@ def standalone_render(answers, where):
     )
 
 
-def pre_commit_environment():
-    """pre-commit from the template's tooling, with the hook environments the suite caches."""
-    return {
+def run_hooks(command, cwd):
+    """A CI step that runs the repository's pre-commit hooks, in bash as the runners start it,
+    with pre-commit from the template's tooling and the hook environments the suite caches. It
+    must pass; its output is returned."""
+    environment = {
         **os.environ,
         "PATH": f"{PRE_COMMIT.parent}{os.pathsep}{os.environ['PATH']}",
         "PRE_COMMIT_HOME": str(TEMPLATE / "build" / "pre-commit-cache"),
     }
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
+    assert result.returncode == 0, command + result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Failed" not in result.stdout, result.stdout
+    return result.stdout
+
+
+def hook_passed(output, name):
+    """Whether the one line of hook `name` in pre-commit's output says Passed."""
+    [line] = [line for line in output.splitlines() if line.startswith(name)]
+    return line.endswith("Passed")
 
 
 def git(*arguments, cwd):
@@ -323,39 +341,18 @@ def test_pre_commit_runs_on_one_folder_as_ci_runs_it(monorepo):
     root, _ = monorepo
     validate = workflow(root, "models.yml")["jobs"]["validate"]
     command = step(validate, "pre-commit on this folder's files")["run"]
-    environment = pre_commit_environment()
     for folder in folders(root):
-        result = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
-            cwd=root / folder,
-            capture_output=True,
-            text=True,
-            env=environment,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-        assert "ruff check" in result.stdout and "Passed" in result.stdout, result.stdout
+        assert hook_passed(run_hooks(command, root / folder), "ruff check")
     # The last line of a folder's quickstart runs the same hooks from inside the folder.
     folder = root / folders(root)[0]
     quickstart = shell_blocks((folder / "README.md").read_text(), "## Quickstart on a laptop")
     assert quickstart[-1].startswith("pre-commit run --files $(git ls-files .)"), quickstart[-1]
-    result = subprocess.run(
-        ["bash", "-c", quickstart[-1]], cwd=folder, capture_output=True, text=True, env=environment
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "ruff check" in result.stdout and "Passed" in result.stdout, result.stdout
+    assert hook_passed(run_hooks(quickstart[-1], folder), "ruff check")
     repository = step(
         workflow(root, "models.yml")["jobs"]["repository"],
         "Every hook on the files outside models/",
     )
-    result = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", repository["run"]],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=environment,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "zizmor" in result.stdout, result.stdout
+    assert hook_passed(run_hooks(repository["run"], root), "zizmor")
 
 
 def upgrade_templates(tmp_path, tmp_path_factory):
@@ -657,21 +654,11 @@ def test_gitlab_lint_jobs_pass_with_the_repositorys_hooks(gitlab_monorepo):
     template's tooling): the GitLab CI files, fragments included, match GitLab's schema."""
     root = gitlab_monorepo
     preview = yaml.safe_load(gitlab_local(root, "--preview").stdout)
-    environment = pre_commit_environment()
     for job in [f"{folder}:lint" for folder in GITLAB_FOLDERS] + ["repository:lint"]:
         [install, command] = preview[job]["script"]
         assert install.startswith("python -m pip install"), install
-        result = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c", command],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            env=environment,
-        )
-        assert result.returncode == 0, job + result.stdout[-3000:] + result.stderr[-2000:]
-        assert "Failed" not in result.stdout, result.stdout
-        [schema] = [line for line in result.stdout.splitlines() if "GitLab CI files match" in line]
-        assert schema.endswith("Passed"), schema  # the folder's ci/gitlab.yml, or the root's
+        # The folder's ci/gitlab.yml, or the root's .gitlab-ci.yml, against GitLab's schema.
+        assert hook_passed(run_hooks(command, root), "the GitLab CI files match"), job
 
 
 def test_a_gitlab_model_folder_trades_its_pipeline_for_jobs_the_root_includes(
@@ -845,7 +832,6 @@ def test_azure_pipelines_pass_the_repositorys_hooks(azure_monorepo):
     root = azure_monorepo
     git("init", "-q", "-b", "main", cwd=root)
     git("add", "-A", cwd=root)
-    environment = pre_commit_environment()
     commands = []
     for folder in AZURE_FOLDERS:
         config = load_yaml(root / "models" / folder / "azure-pipelines.yml")
@@ -863,13 +849,4 @@ def test_azure_pipelines_pass_the_repositorys_hooks(azure_monorepo):
     ]
     assert len(commands) == 3, commands
     for command in commands:
-        result = subprocess.run(
-            ["bash", "-eo", "pipefail", "-c", command],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            env=environment,
-        )
-        assert result.returncode == 0, command + result.stdout[-3000:] + result.stderr[-2000:]
-        [schema] = [line for line in result.stdout.splitlines() if "Azure Pipelines files" in line]
-        assert schema.endswith("Passed"), schema
+        assert hook_passed(run_hooks(command, root), "the Azure Pipelines files match"), command
