@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 from {{ cookiecutter.package_name }}.config import Names
 from {{ cookiecutter.package_name }}.feature_pipeline import write_feature_tables
 from {{ cookiecutter.package_name }}.model import MODEL
-from {{ cookiecutter.package_name }}.runtime.local import LocalRuntime, local_spark
+from {{ cookiecutter.package_name }}.runtime.local import STORE_FILE, LocalRuntime, local_spark
 from {{ cookiecutter.package_name }}.sample_data import write_sample
 from {{ cookiecutter.package_name }}.settings import Thresholds, load_thresholds
 from {{ cookiecutter.package_name }}.train import train
@@ -27,11 +27,24 @@ def spark() -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def new_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow store as configure_mlflow creates it in a new .local/, made once: creating one
+    runs MLflow's schema migrations, a second or more that each test would pay again."""
+    root = tmp_path_factory.mktemp("new-store") / ".local"
+    LocalRuntime(root=root).configure_mlflow()
+    return root / STORE_FILE
+
+
 @pytest.fixture
-def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: SparkSession) -> LocalRuntime:
+def runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark: SparkSession, new_store: Path
+) -> LocalRuntime:
     """A local runtime whose tables and MLflow store live in this test's temp dir."""
     monkeypatch.chdir(tmp_path)
     local = LocalRuntime(root=tmp_path / ".local", spark=spark)
+    local.root.mkdir()
+    shutil.copyfile(new_store, local.root / STORE_FILE)
     local.configure_mlflow()
     local.use_experiment(Names.resolve("dev"), "tests")
     return local
