@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.monitoring.databricks import DatabricksMoni
 from {{ cookiecutter.package_name }}.monitoring.run import baseline_table, monitor_spec
 from {{ cookiecutter.package_name }}.monitoring.settings import MonitoringConfig, load_config
 from {{ cookiecutter.package_name }}.monitoring.statistics import (
+    bucket_shares,
     prediction_change,
     psi,
     relative_drop,
@@ -86,6 +87,18 @@ def test_psi_is_zero_on_the_same_sample(spark: SparkSession, cfg: MonitoringConf
     assert psi(sample, sample, columns, cfg.psi_bins) == pytest.approx(dict.fromkeys(columns, 0.0))
     other_seed = psi(sample, features(spark, seed=4), columns, cfg.psi_bins)
     assert max(other_seed.values()) <= cfg.limit("data_drift"), other_seed
+
+
+def test_buckets_count_the_edges_below_a_value(spark: SparkSession) -> None:
+    """A value on an edge stays below it; null and NaN have a bucket of their own, -1. Column names
+    and edges reach Spark exactly, whatever their characters or size."""
+    odd = "fee `per` month"
+    values = [0.1, 0.2, 0.2, 0.30000000000000004, 1e300, float("inf"), None, float("nan")]
+    frame = spark.createDataFrame([(v,) for v in values], f"`{odd.replace('`', '``')}` double")
+    edges = [0.2, 0.30000000000000004, float("inf")]
+    shares = bucket_shares(frame, {odd: edges})[odd]
+    expected = {0: 3 / 8, 1: 1 / 8, 2: 2 / 8, -1: 2 / 8}  # 0.3...04 is on its edge: bucket 1
+    assert shares == pytest.approx(expected)
 
 
 def test_psi_flags_a_shifted_feature(spark: SparkSession, cfg: MonitoringConfig) -> None:
