@@ -19,6 +19,6 @@ from .cli import main
 code = main()
 # On its way out Python collects every object the imports made (MLflow, scikit-learn, Spark's
 # client): about a second of a command's time, for memory the process gives back anyway. Frozen
-# objects are left out of those collections; exit handlers (the local endpoint's stop) still run.
+# objects are left out of those collections; exit handlers still run.
 gc.freeze()
 raise SystemExit(code)
