@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, StructField, StructType
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import Names
@@ -94,7 +95,8 @@ def test_buckets_count_the_edges_below_a_value(spark: SparkSession) -> None:
     and edges reach Spark exactly, whatever their characters or size."""
     odd = "fee `per` month"
     values = [0.1, 0.2, 0.2, 0.30000000000000004, 1e300, float("inf"), None, float("nan")]
-    frame = spark.createDataFrame([(v,) for v in values], f"`{odd.replace('`', '``')}` double")
+    schema = StructType([StructField(odd, DoubleType())])
+    frame = spark.createDataFrame([(v,) for v in values], schema)
     edges = [0.2, 0.30000000000000004, float("inf")]
     shares = bucket_shares(frame, {odd: edges})[odd]
     expected = {0: 3 / 8, 1: 1 / 8, 2: 2 / 8, -1: 2 / 8}  # 0.3...04 is on its edge: bucket 1
