@@ -19,14 +19,35 @@ DEFAULT_SCHEMA = TEMPLATE / "schemas" / "databricks-bundle.schema.json"
 # Session fixtures that install and run a rendered project (minutes each): every test that uses
 # one instance of them must run on the worker that built it, not build it again on another.
 SHARED_BY_GROUP = ("quickstart", "byom")
+UNGROUPED = pytest.StashKey[str]()
 
 
-def pytest_collection_modifyitems(items):
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    # A wrapper, so the marks exist before pytest-xdist's own hook turns them into groups (a plain
+    # conftest hook runs after it on a worker, and the marks would be ignored).
     for item in items:
         params = getattr(item, "callspec", None)
         for fixture in SHARED_BY_GROUP:
             if params is not None and fixture in params.params:
                 item.add_marker(pytest.mark.xdist_group(f"{fixture}-{params.params[fixture]}"))
+    yield
+    # xdist groups by appending "@group" to the node id; pytest 9.2 ignores that
+    # (pytest-dev/pytest-xdist#1386), and the tests then spread over workers and build each
+    # fixture once per worker. Make that loud rather than ten minutes slower.
+    if getattr(config.option, "loadgroup", False):
+        for item in items:
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+                item.stash[UNGROUPED] = (
+                    f"pytest-xdist did not group {item.nodeid} with the other tests of its "
+                    "fixture (see pytest-dev/pytest-xdist#1386): keep pytest at the version "
+                    "requirements-test.txt pins, or run with -n 0"
+                )
+
+
+def pytest_runtest_setup(item):
+    if UNGROUPED in item.stash:
+        pytest.fail(item.stash[UNGROUPED], pytrace=False)
 
 
 def pytest_generate_tests(metafunc):
