@@ -32,6 +32,10 @@ def pytest_collection_modifyitems(config, items):
             if params is not None and fixture in params.params:
                 item.add_marker(pytest.mark.xdist_group(f"{fixture}-{params.params[fixture]}"))
     yield
+    # Slow tests first (a stable sort: each group's tests stay together and in order): xdist
+    # hands out the groups first anyway, and so the minutes-long ungrouped ones (the installed
+    # upgrades) start early instead of leaving one worker idle at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     # xdist groups by appending "@group" to the node id; pytest 9.2 ignores that
     # (pytest-dev/pytest-xdist#1386), and the tests then spread over workers and build each
     # fixture once per worker. Make that loud rather than ten minutes slower.
